@@ -1,0 +1,12 @@
+"""sklearn-am: Action Matching estimators for learning dynamics from snapshots.
+
+Users import from here only; the modules behind it are private or one-job
+helpers (``networks``, ``losses``, ``paths``, ``couplings``, ``solvers``,
+``metrics``, ``datasets``, ``plotting``).
+"""
+
+from ._am import ActionMatchingRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["ActionMatchingRegressor", "__version__"]

@@ -1,0 +1,105 @@
+"""The one training loop shared by every Action Matching estimator.
+
+It knows nothing of the objective beyond ``loss_fn(potential, batch) -> scalar``
+and nothing of the data beyond ``sampler.draw(batch_size, generator) -> Batch``.
+No host synchronisation happens inside the loop unless ``verbose`` asks for a
+printed loss.
+"""
+
+import math
+import time
+import warnings
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["train"]
+
+#: Gradient clipping threshold (global L2 norm), as in the authors' code.
+MAX_GRAD_NORM = 1.0
+#: Fraction of the steps spent in linear learning-rate warm-up.
+WARMUP_FRACTION = 0.02
+#: Final learning rate as a fraction of the initial one (cosine decay).
+FINAL_LR_FRACTION = 0.01
+
+
+def _lr_factor(step, n_steps):
+    """Linear warm-up then cosine decay from 1 to ``FINAL_LR_FRACTION``."""
+    warmup = max(1, int(WARMUP_FRACTION * n_steps))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, n_steps - warmup)
+    cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * cosine
+
+
+def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, generator,
+          verbose=0, name="ActionMatching"):
+    """Minimise ``loss_fn`` with Adam, warm-up + cosine decay and gradient clipping.
+
+    Parameters
+    ----------
+    potential : torch.nn.Module
+        Trained in place (on whatever device it lives on).
+    sampler : InterpolationSampler or QuadratureSampler
+    loss_fn : callable
+        ``loss_fn(potential, batch)`` → scalar tensor.
+    max_iter : int
+        Optimiser steps.
+    batch_size : int
+        Interior points per step (and boundary points per end).
+    learning_rate : float
+        Peak learning rate.
+    generator : torch.Generator
+        Source of every random draw of the loop.
+    verbose : int, default=0
+        Print the loss about ten times during training when > 0.
+    name : str
+        Estimator name for messages.
+
+    Returns
+    -------
+    loss_curve : list of float
+        The loss at every step.
+    """
+    params = [p for p in potential.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, max_iter)
+    )
+    losses = []
+    report_every = max(1, max_iter // 10)
+    start = time.perf_counter()
+    potential.train()
+    try:
+        for step in range(max_iter):
+            batch = sampler.draw(batch_size, generator)
+            loss = loss_fn(potential, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.detach())
+            if verbose and (step + 1) % report_every == 0:
+                print(
+                    f"[{name}] step {step + 1}/{max_iter}  loss {float(loss):.5g}  "
+                    f"({time.perf_counter() - start:.1f} s)"
+                )
+    except KeyboardInterrupt:
+        warnings.warn(
+            f"Training interrupted by the user after {len(losses)} steps; "
+            "the partially trained model is kept.",
+            ConvergenceWarning,
+        )
+    finally:
+        potential.eval()
+    if not losses:
+        return []
+    curve = torch.stack(losses).cpu().tolist()
+    if not all(math.isfinite(v) for v in curve):
+        raise FloatingPointError(
+            f"{name}: the loss became non-finite during training; lower "
+            "learning_rate_init or scale the features (e.g. StandardScaler)."
+        )
+    return curve

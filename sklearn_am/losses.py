@@ -1,0 +1,135 @@
+"""The Action Matching objectives, as pure functions of a potential and a batch.
+
+All three objectives share one shape (Neklyudov et al., 2023, eqs. 8, 14, 17):
+
+    L(s) = E_{q_t0}[s(x, t0)] − E_{q_t1}[s(x, t1)] + ∫ E_{q_t}[ integrand ] dt
+
+and differ only in the integrand:
+
+    AM  (continuity equation)     ½‖∇ₓs‖² + ∂ₜs
+    eAM (Fokker–Planck, noise σ)  ½‖∇ₓs‖² + ∂ₜs + (σ_t²/2)·Δₓs
+    uAM (growth g = λ·s)          ½‖∇ₓs‖² + ∂ₜs + (λ/2)·s²
+
+For uAM the expectations are taken against unnormalised measures (mass), which
+the batch carries in its weights. Nothing here sees an estimator.
+"""
+
+from typing import NamedTuple
+
+import torch
+
+__all__ = [
+    "Batch",
+    "action_loss",
+    "am_integrand",
+    "eam_integrand",
+    "laplacian_exact",
+    "laplacian_hutchinson",
+    "uam_integrand",
+]
+
+
+class Batch(NamedTuple):
+    """One Monte Carlo estimate's worth of points, in the model's units.
+
+    The boundary terms use ``x_start`` at ``t_start`` and ``x_end`` at ``t_end``;
+    the time integral uses points ``x`` at times ``t`` with quadrature weights
+    ``w`` (so that ``sum(w * f(x, t))`` estimates ∫ E_{q_t}[f] dt).
+    """
+
+    x_start: torch.Tensor  # (m0, d)
+    t_start: torch.Tensor  # (m0,)
+    w_start: torch.Tensor  # (m0,)  sums to the mass at t_start (1 when balanced)
+    x_end: torch.Tensor  # (m1, d)
+    t_end: torch.Tensor  # (m1,)
+    w_end: torch.Tensor  # (m1,)
+    x: torch.Tensor  # (n, d)
+    t: torch.Tensor  # (n,)
+    w: torch.Tensor  # (n,)
+
+
+def am_integrand(potential, x, t):
+    """½‖∇ₓs‖² + ∂ₜs: the integrand of plain Action Matching."""
+    _, grad_x, dt = potential.derivatives(x, t)
+    return 0.5 * grad_x.square().sum(dim=-1) + dt
+
+
+def laplacian_exact(grad_x, x, generator=None):
+    """Δₓs as the trace of the Hessian, one backward pass per dimension.
+
+    Parameters
+    ----------
+    grad_x : Tensor of shape (n, d)
+        ∇ₓs, computed from ``x`` with a graph.
+    x : Tensor of shape (n, d)
+        The points, with ``requires_grad=True``.
+    generator : ignored
+        Present so that both Laplacians share one signature.
+    """
+    trace = torch.zeros_like(grad_x[:, 0])
+    for i in range(grad_x.shape[1]):
+        (row,) = torch.autograd.grad(grad_x[:, i].sum(), x, create_graph=True)
+        trace = trace + row[:, i]
+    return trace
+
+
+def laplacian_hutchinson(grad_x, x, generator=None):
+    """Unbiased estimate εᵀ(∇²s)ε of Δₓs with one Rademacher probe ε per point.
+
+    The authors' choice: one Hessian-vector product, ∇ₓ⟨∇ₓs, ε⟩, per batch.
+    """
+    probe = torch.randint(
+        0, 2, grad_x.shape, generator=generator, device=grad_x.device
+    ).to(grad_x.dtype)
+    probe = 2.0 * probe - 1.0
+    (hvp,) = torch.autograd.grad((grad_x * probe).sum(), x, create_graph=True)
+    return (hvp * probe).sum(dim=-1)
+
+
+def eam_integrand(potential, x, t, *, sigma_t, laplacian="hutchinson", generator=None):
+    """½‖∇ₓs‖² + ∂ₜs + (σ_t²/2)·Δₓs: the integrand of entropic Action Matching.
+
+    ``sigma_t`` is a tensor of shape (n,) (σ at each point's time) or a float.
+    """
+    x = x.detach().requires_grad_(True)
+    _, grad_x, dt = potential.derivatives(x, t)
+    if laplacian == "exact":
+        lap = laplacian_exact(grad_x, x)
+    else:
+        lap = laplacian_hutchinson(grad_x, x, generator=generator)
+    return 0.5 * grad_x.square().sum(dim=-1) + dt + 0.5 * sigma_t**2 * lap
+
+
+def uam_integrand(potential, x, t, *, growth_scale):
+    """½‖∇ₓs‖² + ∂ₜs + (λ/2)·s²: the integrand of unbalanced Action Matching.
+
+    The growth rate is g = λ·s, so mass grows where s > 0 and shrinks where s < 0.
+    """
+    s, grad_x, dt = potential.derivatives(x, t)
+    return 0.5 * grad_x.square().sum(dim=-1) + dt + 0.5 * growth_scale * s.square()
+
+
+def action_loss(potential, batch, integrand=am_integrand, **integrand_kwargs):
+    """L(s) = E_{q_t0}[s(x, t0)] − E_{q_t1}[s(x, t1)] + ∫ E_{q_t}[integrand] dt.
+
+    Parameters
+    ----------
+    potential : Potential
+        The network s(x, t).
+    batch : Batch
+        Boundary samples and weighted interior samples.
+    integrand : callable, default=am_integrand
+        One of :func:`am_integrand`, :func:`eam_integrand`, :func:`uam_integrand`.
+    **integrand_kwargs
+        Passed to ``integrand`` (``sigma_t``, ``laplacian``, ``growth_scale``...).
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        Unbounded below; equals the action gap minus a constant.
+    """
+    boundary = (batch.w_start * potential(batch.x_start, batch.t_start)).sum() - (
+        batch.w_end * potential(batch.x_end, batch.t_end)
+    ).sum()
+    interior = (batch.w * integrand(potential, batch.x, batch.t, **integrand_kwargs)).sum()
+    return boundary + interior

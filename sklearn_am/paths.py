@@ -1,0 +1,259 @@
+"""Probability paths between snapshots, and the samplers that turn snapshots into batches.
+
+The AM objective integrates over q_t for every t in [t_0, t_K], but the data are
+snapshots at t_0 < … < t_K. A *path* fills the gaps:
+
+- :class:`LinearPath`: x_λ = (1−λ)a + λb for a pair (a, b) of consecutive snapshots;
+  with exact-OT pairs this is McCann's displacement interpolation (the W2 geodesic).
+- :class:`BrownianBridgePath`: adds σ·√(λ(1−λ)Δt)·ε, the Schrödinger-bridge path
+  between entropic-OT pairs, for noisy dynamics.
+
+Two samplers produce :class:`~sklearn_am.losses.Batch` objects on the device:
+
+- :class:`InterpolationSampler` draws times uniformly over the whole range with a
+  low-discrepancy sequence, finds each time's interval, and interpolates a pair
+  drawn from that interval's coupling;
+- :class:`QuadratureSampler` uses the observed snapshots only, with trapezoid
+  weights in time (right when snapshots are dense).
+
+Both draw the boundary terms from the first and last snapshot.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from .couplings import pair_pool
+from .losses import Batch
+
+__all__ = [
+    "BrownianBridgePath",
+    "InterpolationSampler",
+    "LinearPath",
+    "QuadratureSampler",
+    "Snapshots",
+    "low_discrepancy_uniform",
+]
+
+#: Fractional part of √2: the step of the authors' additive-recurrence sequence.
+_GOLDEN_STEP = math.sqrt(2.0) % 1.0
+
+#: Pool size per interval, in multiples of the larger snapshot of the interval.
+_POOL_OVERSAMPLING = 4
+
+
+def low_discrepancy_uniform(n, generator, device):
+    """n stratified uniforms u_i = (u_0 + √2·i) mod 1 with a random u_0.
+
+    Lower variance than i.i.d. uniforms for integrals over time; each batch is a
+    fresh, randomly shifted copy of the same lattice.
+    """
+    u0 = torch.rand(1, generator=generator, device=device, dtype=torch.float64)
+    steps = torch.arange(n, device=device, dtype=torch.float64) * _GOLDEN_STEP
+    return torch.remainder(u0 + steps, 1.0)
+
+
+class LinearPath:
+    """x_λ = (1−λ)·a + λ·b (deterministic interpolation)."""
+
+    def mean(self, a, b, lam):
+        """(1−λ)·a + λ·b for ``a``, ``b`` of shape (n, d) and ``lam`` of shape (n,)."""
+        lam = lam.unsqueeze(-1)
+        return (1.0 - lam) * a + lam * b
+
+    def std(self, lam, dt):
+        """Standard deviation of x_λ given (a, b): zero."""
+        return torch.zeros_like(lam)
+
+    def sample(self, a, b, lam, dt, generator=None):
+        """A point on the path for each pair."""
+        return self.mean(a, b, lam)
+
+
+class BrownianBridgePath(LinearPath):
+    """x_λ = (1−λ)·a + λ·b + σ·√(λ(1−λ)Δt)·ε: a Brownian bridge of noise σ.
+
+    Parameters
+    ----------
+    sigma : float
+        Noise level σ of dX = v dt + σ dW, in the model's units.
+    """
+
+    def __init__(self, sigma):
+        self.sigma = float(sigma)
+
+    def std(self, lam, dt):
+        """σ·√(λ(1−λ)Δt), the bridge's standard deviation at fraction λ of an interval Δt."""
+        return self.sigma * torch.sqrt(lam * (1.0 - lam) * dt)
+
+    def sample(self, a, b, lam, dt, generator=None):
+        noise = torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype)
+        return self.mean(a, b, lam) + self.std(lam, dt).unsqueeze(-1) * noise
+
+
+class Snapshots:
+    """Snapshots of a population, sorted by time, held on a device.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Points, in the model's units.
+    t : ndarray of shape (n_samples,)
+        Time of each row, in the model's units.
+    device : torch.device
+    masses : ndarray of shape (n_times,), default=None
+        Total mass at each time (unbalanced dynamics); all ones when None.
+    dtype : torch.dtype, default=torch.float32
+    """
+
+    def __init__(self, X, t, device, masses=None, dtype=torch.float32):
+        order = np.argsort(t, kind="stable")
+        t_sorted = np.asarray(t, dtype=np.float64)[order]
+        self.times, first_rows, self.counts = np.unique(
+            t_sorted, return_index=True, return_counts=True
+        )
+        self.offsets = first_rows
+        self.X_host = np.asarray(X)[order]
+        self.x = torch.as_tensor(self.X_host, dtype=dtype, device=device)
+        self.device = device
+        self.dtype = dtype
+        masses = np.ones(len(self.times)) if masses is None else np.asarray(masses, float)
+        self.masses = torch.as_tensor(masses, dtype=dtype, device=device)
+        self.knots = torch.as_tensor(self.times, dtype=torch.float64, device=device)
+        self._offsets = torch.as_tensor(self.offsets, device=device)
+        self._counts = torch.as_tensor(self.counts, device=device)
+
+    @property
+    def n_times(self):
+        return len(self.times)
+
+    @property
+    def span(self):
+        return float(self.times[-1] - self.times[0])
+
+    def snapshot(self, k):
+        """Rows of snapshot k, on the host."""
+        return self.X_host[self.offsets[k] : self.offsets[k] + self.counts[k]]
+
+    def draw_rows(self, k, generator):
+        """One uniformly drawn global row index per entry of the index tensor k."""
+        u = torch.rand(k.shape, generator=generator, device=self.device, dtype=torch.float64)
+        return self._offsets[k] + (u * self._counts[k]).long().clamp_max(self._counts[k] - 1)
+
+    def boundary(self, batch_size, generator):
+        """Boundary samples: rows of the first and last snapshot with weights mass/n."""
+        ends = []
+        for k in (0, self.n_times - 1):
+            index = torch.full((batch_size,), k, device=self.device)
+            rows = self.draw_rows(index, generator)
+            t = torch.full((batch_size,), self.times[k], device=self.device, dtype=self.dtype)
+            w = self.masses[k].expand(batch_size) / batch_size
+            ends.append((self.x[rows], t, w))
+        return ends
+
+
+class InterpolationSampler:
+    """Batches on paths between consecutive snapshots.
+
+    Parameters
+    ----------
+    snapshots : Snapshots
+    coupling : {"independent", "exact", "sinkhorn"}
+        How a point of snapshot k is paired with one of snapshot k+1.
+    path : LinearPath or BrownianBridgePath
+    n_draws : int
+        How many interior points training will draw in all; pools of pairs are
+        sized from it (never larger than needed, never smaller than
+        ``_POOL_OVERSAMPLING`` times the larger snapshot of an interval).
+    rng : numpy.random.RandomState
+        For building the pools (transport solves run on the host).
+    reg : callable, default=None
+        ``reg(dt)``: the entropic regularisation for an interval of length dt.
+    """
+
+    def __init__(self, snapshots, coupling, path, n_draws, rng, reg=None):
+        self.snapshots = snapshots
+        self.path = path
+        self.coupling = coupling
+        snaps = snapshots
+        dt = np.diff(snaps.times)
+        self._dt = torch.as_tensor(dt, dtype=torch.float64, device=snaps.device)
+        if coupling == "independent":
+            return
+        pool_a, pool_b, sizes = [], [], []
+        for k in range(snaps.n_times - 1):
+            n_a, n_b = snaps.counts[k], snaps.counts[k + 1]
+            expected = int(np.ceil(n_draws * dt[k] / snaps.span)) + 1
+            n_pairs = min(expected, _POOL_OVERSAMPLING * max(n_a, n_b))
+            ia, ib = pair_pool(
+                n_a, n_b, n_pairs, rng, method=coupling,
+                points=(snaps.snapshot(k), snaps.snapshot(k + 1)),
+                reg=None if reg is None else reg(dt[k]),
+            )
+            pool_a.append(ia + snaps.offsets[k])
+            pool_b.append(ib + snaps.offsets[k + 1])
+            sizes.append(len(ia))
+        device = snaps.device
+        self._pool_a = torch.as_tensor(np.concatenate(pool_a), device=device)
+        self._pool_b = torch.as_tensor(np.concatenate(pool_b), device=device)
+        self._pool_sizes = torch.as_tensor(sizes, device=device)
+        self._pool_offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(sizes)[:-1]]),
+                                             device=device)
+
+    def _pairs(self, k, generator):
+        snaps = self.snapshots
+        if self.coupling == "independent":
+            return snaps.draw_rows(k, generator), snaps.draw_rows(k + 1, generator)
+        u = torch.rand(k.shape, generator=generator, device=snaps.device, dtype=torch.float64)
+        j = self._pool_offsets[k] + (u * self._pool_sizes[k]).long().clamp_max(
+            self._pool_sizes[k] - 1
+        )
+        return self._pool_a[j], self._pool_b[j]
+
+    def draw(self, batch_size, generator):
+        """A :class:`~sklearn_am.losses.Batch` of ``batch_size`` interior points."""
+        snaps = self.snapshots
+        tau = snaps.knots[0] + snaps.span * low_discrepancy_uniform(
+            batch_size, generator, snaps.device
+        )
+        k = (torch.searchsorted(snaps.knots, tau, right=True) - 1).clamp(0, snaps.n_times - 2)
+        lam = ((tau - snaps.knots[k]) / self._dt[k]).clamp(0.0, 1.0)
+        ia, ib = self._pairs(k, generator)
+        lam_x = lam.to(snaps.dtype)
+        x = self.path.sample(snaps.x[ia], snaps.x[ib], lam_x, self._dt[k].to(snaps.dtype),
+                             generator)
+        # Mass along the path: geometric interpolation, exact for constant growth.
+        mass = snaps.masses[k] ** (1.0 - lam_x) * snaps.masses[k + 1] ** lam_x
+        w = mass * (snaps.span / batch_size)
+        (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
+        return Batch(x0, t0, w0, x1, t1, w1, x, tau.to(snaps.dtype), w)
+
+
+class QuadratureSampler:
+    """Batches at the observed snapshots only, with trapezoid weights in time.
+
+    The time integral becomes Σ_k ω_k E_{q_{t_k}}[·] with trapezoid weights ω_k;
+    each batch draws snapshots in proportion to ω_k (systematic sampling) and rows
+    uniformly inside them. Right for dense snapshots, where interpolating between
+    close snapshots with minibatch OT is biased.
+    """
+
+    def __init__(self, snapshots):
+        self.snapshots = snapshots
+        dt = np.diff(snapshots.times)
+        omega = np.zeros(snapshots.n_times)
+        omega[:-1] += dt / 2
+        omega[1:] += dt / 2
+        self._cdf = torch.as_tensor(np.cumsum(omega) / omega.sum(), device=snapshots.device)
+
+    def draw(self, batch_size, generator):
+        """A :class:`~sklearn_am.losses.Batch` of ``batch_size`` observed points."""
+        snaps = self.snapshots
+        u = low_discrepancy_uniform(batch_size, generator, snaps.device)
+        k = torch.searchsorted(self._cdf, u, right=True).clamp_max(snaps.n_times - 1)
+        rows = snaps.draw_rows(k, generator)
+        t = snaps.knots[k].to(snaps.dtype)
+        w = snaps.masses[k] * (snaps.span / batch_size)
+        (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
+        return Batch(x0, t0, w0, x1, t1, w1, snaps.x[rows], t, w)

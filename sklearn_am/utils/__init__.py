@@ -1,0 +1,1 @@
+"""Private helpers of sklearn_am (nothing public here)."""
