@@ -104,7 +104,8 @@ def _check_gamma(gamma):
     g = np.atleast_1d(np.asarray(gamma))
     if g.ndim != 1 or g.shape[0] < 1:
         raise ValueError(
-            f"gamma must be a positive float or a non-empty 1-D sequence of them; got shape {g.shape}."
+            "gamma must be a positive float or a non-empty 1-D sequence of them; "
+            f"got shape {g.shape}."
         )
     if g.dtype.kind not in "biuf":
         raise ValueError(f"gamma must contain real numbers; got dtype {g.dtype}.")
@@ -228,7 +229,9 @@ def wasserstein_distance(X, Y, *, p=1, x_weights=None, y_weights=None, max_iter=
     a = _check_weights(x_weights, X.shape[0], "x_weights")
     b = _check_weights(y_weights, Y.shape[0], "y_weights")
 
-    M = ot.dist(X, Y, metric="euclidean")
+    # scipy's cdist rather than ot.dist: ot.dist expands ||x||^2 + ||y||^2 - 2 x.y,
+    # whose round-off gives ~1e-8 instead of 0 for coinciding points.
+    M = cdist(X, Y, metric="euclidean")
     if p != 1:
         np.power(M, p, out=M)
 
