@@ -75,9 +75,9 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes=(128, 128, 128),
         activation="silu",
-        max_iter=2000,
+        max_iter=1000,
         batch_size=256,
         learning_rate_init=1e-3,
         interpolation="ot",

@@ -1,0 +1,41 @@
+"""scikit-learn's estimator checks, every one of them, with no expected failures."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
+
+from conftest import FAST
+from sklearn_am import ActionMatchingRegressor
+
+
+def _estimators():
+    return [ActionMatchingRegressor(**FAST)]
+
+
+@parametrize_with_checks(_estimators())
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+OPT_IN_CHECKS = [
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_dataframe_column_names_consistency,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+]
+
+
+@pytest.mark.parametrize("estimator", _estimators(), ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", OPT_IN_CHECKS, ids=lambda c: c.__name__)
+def test_opt_in_checks(estimator, check):
+    pytest.importorskip("pandas")
+    check(type(estimator).__name__, estimator)
