@@ -120,6 +120,15 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """The pairing method for an interpolation name."""
         return _INTERPOLATIONS[interpolation]
 
+    def _snapshot_masses(self, X, times, sample_weight):
+        """The rows, times and per-time masses to train on (balanced: masses None)."""
+        if sample_weight is not None:
+            raise TypeError(f"{type(self).__name__} does not take sample_weight.")
+        return X, times, None
+
+    def _set_dynamics(self):
+        """Fix fitted parameters of the dynamics; called by ``_fit`` after the units."""
+
     def _integrate(self, potential, x, tau_from, tau_to, *, return_path, t_eval,
                    random_state):
         """Push model-unit points ``x`` (a tensor) from τ_from to τ_to by the ODE."""
@@ -154,14 +163,17 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         return self._fit(X, y)
 
-    def _fit(self, X, y, masses=None):
+    def _fit(self, X, y, masses=None, sample_weight=None):
         warm = self.warm_start and hasattr(self, "potential_")
         X, times = self._validate_fit_data(X, y, reset=not warm)
+        if masses is None:
+            X, times, masses = self._snapshot_masses(X, times, sample_weight)
         self._validate_hidden_layer_sizes()
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         if not warm:
             self._set_units(X, times)
+        self._set_dynamics()
         x_model, tau = self._to_model(X), self._to_model_time(times)
         snapshots = Snapshots(x_model, tau, device, masses=masses)
         generator = torch_generator(rng.randint(np.iinfo(np.int32).max), device)
@@ -367,6 +379,25 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         source, target = self._default_times()
         return self._push(self._check_X(X), source, target)
+
+    def inverse_transform(self, X):
+        """Push X backwards, from ``target_time`` to ``source_time``.
+
+        The ODE is time-reversible, so this undoes :meth:`transform` up to the
+        solver's error.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at ``target_time``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The points at ``source_time``.
+        """
+        source, target = self._default_times()
+        return self._push(self._check_X(X), target, source)
 
     def velocity(self, X, t):
         """The learnt velocity ∇ₓs(x, t), in the units of X per unit of time.

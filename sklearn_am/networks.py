@@ -76,7 +76,10 @@ class Potential(nn.Module):
             if not t.requires_grad:
                 t = t.detach().requires_grad_(True)
             s = self(x, t)
-            grad_x, dt = torch.autograd.grad(s.sum(), (x, t), create_graph=create_graph)
+            # materialize_grads: a potential that ignores t (or x) has zero derivative.
+            grad_x, dt = torch.autograd.grad(
+                s.sum(), (x, t), create_graph=create_graph, materialize_grads=True
+            )
         if not create_graph:
             s = s.detach()
         return s, grad_x, dt

@@ -79,14 +79,18 @@ class RK4(FixedStepSolver):
 class EulerMaruyama(FixedStepSolver):
     """Euler–Maruyama for dX = f dt + σ(t) dW. Strong order 1/2.
 
-    ``solve`` takes ``sigma`` (a callable t ↦ σ_t) and ``generator``.
+    ``solve`` takes ``sigma`` (a callable t ↦ σ_t) and ``generator``, or ``noise``
+    (a callable x ↦ standard normal draws shaped like x, called once per step).
     """
 
     order = 1
     stochastic = True
 
-    def _step(self, f, t, dt, x, sigma=None, generator=None):
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    def _step(self, f, t, dt, x, sigma=None, generator=None, noise=None):
+        if noise is None:
+            noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        else:
+            noise = noise(x)
         return x + dt * f(x, t) + sigma(t) * math.sqrt(abs(dt)) * noise
 
 
@@ -172,6 +176,7 @@ class Dopri5:
                         states.append(x)
                 else:
                     dt = dt_try * factor
+            t = target  # reached up to rounding; report the requested time exactly
             if i in keep or dense:
                 times.append(t)
                 states.append(x)
@@ -182,7 +187,7 @@ SOLVERS = {"euler": Euler, "heun": Heun, "rk4": RK4, "dopri5": Dopri5}
 
 
 def integrate(f, x0, t0, t1, *, method="rk4", n_steps=100, t_eval=None, rtol=1e-5,
-              atol=1e-5, return_path=False, sigma=None, generator=None):
+              atol=1e-5, return_path=False, sigma=None, generator=None, noise=None):
     """Integrate dx/dt = f(x, t) (or the SDE with ``sigma``) from ``t0`` to ``t1``.
 
     Parameters
@@ -208,6 +213,9 @@ def integrate(f, x0, t0, t1, *, method="rk4", n_steps=100, t_eval=None, rtol=1e-
         ``sigma(t)`` → float, the noise level of ``"euler_maruyama"``.
     generator : torch.Generator, default=None
         Noise source of ``"euler_maruyama"``.
+    noise : callable, default=None
+        ``noise(x)`` → standard normal Tensor like ``x``, called once per step of
+        ``"euler_maruyama"`` instead of drawing from ``generator``.
 
     Returns
     -------
@@ -219,7 +227,7 @@ def integrate(f, x0, t0, t1, *, method="rk4", n_steps=100, t_eval=None, rtol=1e-
     """
     if method == "euler_maruyama":
         solver = EulerMaruyama()
-        kwargs = {"sigma": sigma, "generator": generator}
+        kwargs = {"sigma": sigma, "generator": generator, "noise": noise}
     elif method == "dopri5":
         solver = Dopri5(rtol=rtol, atol=atol)
         kwargs = {"initial_step": abs(t1 - t0) / max(n_steps, 1),
@@ -228,6 +236,13 @@ def integrate(f, x0, t0, t1, *, method="rk4", n_steps=100, t_eval=None, rtol=1e-
         solver = SOLVERS[method]()
         kwargs = {}
     outputs = [float(t0), float(t1)] if t_eval is None else [float(s) for s in t_eval]
+    # The solve always runs from t0 to t1; t_eval need not contain either end.
+    first = 0 if _same_time(outputs[0], t0) else 1
+    if first:
+        outputs.insert(0, float(t0))
+    last = len(outputs)
+    if not _same_time(outputs[-1], t1):
+        outputs.append(float(t1))
     if method == "dopri5":
         grid = outputs
         keep = set(range(len(grid))) if t_eval is not None else {len(grid) - 1}
@@ -238,7 +253,14 @@ def integrate(f, x0, t0, t1, *, method="rk4", n_steps=100, t_eval=None, rtol=1e-
     times, states = solver.solve(f, x0, grid, keep, **kwargs)
     if not return_path:
         return states[-1]
-    return states[-1], torch.stack(states), times
+    if t_eval is None:
+        return states[-1], torch.stack(states), times
+    return states[-1], torch.stack(states[first:last]), times[first:last]
+
+
+def _same_time(a, b):
+    """Whether two times are equal up to rounding."""
+    return abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
 
 
 def _fixed_grid(outputs, n_steps, dense):
@@ -248,7 +270,8 @@ def _fixed_grid(outputs, n_steps, dense):
     for a, b in zip(outputs[:-1], outputs[1:]):
         share = abs(b - a) / total if total > 0 else 1.0
         m = max(1, round(n_steps * share))
-        grid.extend(a + (b - a) * (i / m) for i in range(1, m + 1))
+        grid.extend(a + (b - a) * (i / m) for i in range(1, m))
+        grid.append(b)  # exactly the output time, not a rounded a + (b − a)
         keep.add(len(grid) - 1)
     if dense:
         keep = set(range(len(grid)))

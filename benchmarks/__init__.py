@@ -1,0 +1,1 @@
+"""Benchmarks of sklearn-am (accuracy, peers, speed). See benchmarks/README.md."""

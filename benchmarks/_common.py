@@ -1,0 +1,292 @@
+"""Shared helpers of the benchmarks: metrics, timers, memory, machine info, output.
+
+Nothing here knows a protocol or a method. Every other module of ``benchmarks/``
+imports from here.
+"""
+
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `python benchmarks/x.py` from anywhere
+    sys.path.insert(0, str(REPO_ROOT))
+
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+
+#: Seeds used by every protocol: the first n are taken.
+SEEDS = (0, 1, 2, 3, 4)
+
+
+# --------------------------------------------------------------------------- #
+# Metrics
+# --------------------------------------------------------------------------- #
+
+
+def wasserstein(X, Y, p=1, x_weights=None, y_weights=None):
+    """W_p between two point clouds, the field's way.
+
+    ``ot.emd2`` with uniform weights (unless given) and Euclidean ground cost
+    ``‖x − y‖₂^p``; returns ``cost^(1/p)``. This is the metric of the published
+    single-cell tables (TrajectoryNet, TorchCFM, Var-RUOT).
+    """
+    import ot
+    from scipy.spatial.distance import cdist
+
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    a = np.full(len(X), 1.0 / len(X)) if x_weights is None else _normalise(x_weights)
+    b = np.full(len(Y), 1.0 / len(Y)) if y_weights is None else _normalise(y_weights)
+    M = cdist(X, Y, metric="euclidean")
+    if p != 1:
+        M = M**p
+    cost = float(ot.emd2(a, b, M, numItermax=10_000_000))
+    return max(cost, 0.0) ** (1.0 / p)
+
+
+def _normalise(w):
+    w = np.asarray(w, dtype=np.float64)
+    return w / w.sum()
+
+
+def relative_velocity_error(v_pred, v_true):
+    """Relative velocity MSE  Σ‖v̂ − v‖² / Σ‖v‖²  (0 for the truth; (c−1)² for c·v)."""
+    v_pred = np.asarray(v_pred, dtype=np.float64)
+    v_true = np.asarray(v_true, dtype=np.float64)
+    denom = float(np.sum(v_true**2))
+    return float(np.sum((v_pred - v_true) ** 2)) / max(denom, 1e-300)
+
+
+def mean_std(values):
+    """(mean, std) of finite values (population std, ddof=0); (nan, nan) if none."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan")
+    return float(v.mean()), float(v.std())
+
+
+def fmt_ms(mean, std=None, digits=3):
+    """'0.123 ± 0.004' (or '0.123' with one seed / no std)."""
+    if mean is None or not np.isfinite(mean):
+        return "—"
+    if std is None or not np.isfinite(std) or std == 0:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+# --------------------------------------------------------------------------- #
+# Time and memory
+# --------------------------------------------------------------------------- #
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):  # not Linux: fall back to the high-water mark
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+class Measure:
+    """Wall time and peak memory of a block: ``with Measure(device) as m: ...``.
+
+    On CUDA the peak is ``torch.cuda.max_memory_allocated`` above the start; on
+    the CPU a thread samples the resident set size every 5 ms and the peak above
+    the start is reported (tracemalloc would miss torch's allocations).
+    Attributes after the block: ``seconds``, ``peak_mb``, ``memory_kind``.
+    """
+
+    def __init__(self, device="cpu", interval=0.005):
+        self.device = str(device)
+        self.interval = interval
+        self.seconds = float("nan")
+        self.peak_mb = float("nan")
+        self.memory_kind = None
+
+    def __enter__(self):
+        self._cuda = self.device.startswith("cuda")
+        if self._cuda:
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+            self.memory_kind = "cuda_max_memory_allocated"
+        else:
+            self._base = _rss_bytes()
+            self._peak = self._base
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+            self.memory_kind = "cpu_rss_delta"
+        self._t0 = time.perf_counter()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self._peak = max(self._peak, _rss_bytes())
+            self._stop.wait(self.interval)
+
+    def __exit__(self, *exc):
+        if self._cuda:
+            import torch
+
+            torch.cuda.synchronize()
+            self.seconds = time.perf_counter() - self._t0
+            self.peak_mb = (torch.cuda.max_memory_allocated() - self._base) / 2**20
+        else:
+            self.seconds = time.perf_counter() - self._t0
+            self._stop.set()
+            self._thread.join()
+            self._peak = max(self._peak, _rss_bytes())
+            self.peak_mb = max(self._peak - self._base, 0) / 2**20
+        return False
+
+
+@contextmanager
+def timer(store, key, sync=None):
+    """Add the block's wall time (s) to ``store[key]``; ``sync()`` before/after if given."""
+    if sync:
+        sync()
+    t0 = time.perf_counter()
+    yield
+    if sync:
+        sync()
+    store[key] = store.get(key, 0.0) + time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- #
+# Machine info, estimators, output
+# --------------------------------------------------------------------------- #
+
+
+def machine_info(device="auto"):
+    """Platform, CPU count, library versions and the device a run uses."""
+    import ot
+    import sklearn
+    import torch
+
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "pot": ot.__version__,
+        "numpy": np.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "device": resolve_device(device),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        import torchcfm
+
+        info["torchcfm"] = torchcfm.__version__
+    except Exception:  # noqa: BLE001 - optional
+        info["torchcfm"] = None
+    try:
+        import sklearn_am
+
+        info["sklearn_am"] = sklearn_am.__version__
+    except Exception:  # noqa: BLE001
+        info["sklearn_am"] = None
+    info["git_commit"] = _git_commit()
+    return info
+
+
+def _git_commit():
+    head = REPO_ROOT / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if ref.startswith("ref: "):
+            return (REPO_ROOT / ".git" / ref[5:]).read_text().strip()
+        return ref
+    except OSError:
+        return None
+
+
+def resolve_device(device="auto"):
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def am_estimators():
+    """Action Matching estimator classes of ``sklearn_am`` to benchmark, by name.
+
+    ``ActionMatchingRegressor`` always; ``EntropicActionMatching`` and
+    ``UnbalancedActionMatching`` (and any name added to ``ESTIMATOR_NAMES``)
+    automatically once ``sklearn_am`` exports them.
+    """
+    import sklearn_am
+
+    return {name: getattr(sklearn_am, name) for name in ESTIMATOR_NAMES
+            if hasattr(sklearn_am, name)}
+
+
+#: Estimators looked up in ``sklearn_am``; extend here.
+ESTIMATOR_NAMES = ("ActionMatchingRegressor", "EntropicActionMatching",
+                   "UnbalancedActionMatching")
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+def _clean(obj):
+    """Replace NaN/inf by None so the JSON is standard."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_results(name, payload, markdown, out_dir=None):
+    """Write ``<out_dir>/<name>.json`` and ``<name>.md``; return both paths."""
+    out_dir = Path(out_dir) if out_dir is not None else RESULTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"{name}.json"
+    md_path = out_dir / f"{name}.md"
+    tmp = json_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(_clean(payload), indent=1, default=_json_default))
+    tmp.replace(json_path)
+    md_path.write_text(markdown)
+    return json_path, md_path
+
+
+def markdown_table(header, rows):
+    """A GitHub markdown table from a header and rows of cells."""
+    lines = ["| " + " | ".join(map(str, header)) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def log(*args):
+    print(*args, flush=True)
