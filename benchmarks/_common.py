@@ -182,6 +182,7 @@ def machine_info(device="auto"):
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
         "pot": ot.__version__,
@@ -216,6 +217,16 @@ def _git_commit():
         return ref
     except OSError:
         return None
+
+
+def configure_threads(n_threads=1):
+    """Set torch's intra-op threads (default 1: on a shared 2-core machine more threads
+    oversubscribe the cores and slow small-MLP training by 10-50x). None leaves torch's default."""
+    import torch
+
+    if n_threads:
+        torch.set_num_threads(int(n_threads))
+    return torch.get_num_threads()
 
 
 def resolve_device(device="auto"):
