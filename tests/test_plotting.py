@@ -26,6 +26,9 @@ class _TranslatingFlow:
         self.velocity_ = np.arange(1.0, n_features + 1.0)
         self.calls = []
 
+    def fit(self, X, y):
+        return self
+
     def push(self, X, t_from, t_to, return_path=False):
         assert return_path
         self.calls.append((np.array(X), t_from, t_to))
@@ -161,7 +164,7 @@ def test_from_estimator_unfitted_raises():
 
 def test_from_estimator_real_fit_and_save_png(tmp_path, fast_params):
     X, t = _snapshots(n_per_time=20)
-    est = ActionMatchingRegressor(**fast_params).fit(X, t)
+    est = ActionMatchingRegressor(**{**fast_params, "max_iter": 5}).fit(X, t)
     display = TrajectoryDisplay.from_estimator(est, X, t, n_trajectories=8, random_state=0)
     assert len(display.lines_) == 8
     assert display.paths.shape[1:] == (8, 2)
