@@ -373,7 +373,7 @@ class McCannMethod(Method):
 AM_GRID_FULL = [dict(max_iter=m, hidden_layer_sizes=h, interpolation=i)
                 for m in (1000, 3000) for h in ((128,) * 3, (256,) * 3)
                 for i in ("ot", "independent")]
-AM_GRID_QUICK = [dict(interpolation="ot"), dict(interpolation="independent")]
+AM_GRID_QUICK = [dict(interpolation="independent"), dict(hidden_layer_sizes=(64, 64, 64))]
 
 
 def am_methods(base_params=None):

@@ -107,7 +107,7 @@ def reference_train(net, sampler, steps, batch_size, generator, lr=1e-3):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def _ours_train(potential, sampler, steps, batch_size, generator):

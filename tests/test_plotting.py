@@ -8,6 +8,8 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from sklearn.base import BaseEstimator  # noqa: E402
+
 from sklearn_am import ActionMatchingRegressor  # noqa: E402
 from sklearn_am.plotting import TrajectoryDisplay  # noqa: E402
 
@@ -18,10 +20,11 @@ def _close_figures():
     plt.close("all")
 
 
-class _TranslatingFlow:
+class _TranslatingFlow(BaseEstimator):
     """A stand-in fitted estimator: every point moves with velocity (1, 2, ...)."""
 
     def __init__(self, n_features=2):
+        self.n_features = n_features
         self.times_ = np.array([0.0, 0.5, 1.0])
         self.velocity_ = np.arange(1.0, n_features + 1.0)
         self.calls = []
