@@ -88,9 +88,16 @@ VELOCITY_POINTS = 500
 
 def _push(method, X, t_from, t_to):
     out = method.push(X, t_from, t_to)
-    if isinstance(out, tuple):  # (points, weights) from an unbalanced method
+    if isinstance(out, tuple):  # (points, growth factors) from an unbalanced method
         return np.asarray(out[0], float), np.asarray(out[1], float)
     return np.asarray(out, float), None
+
+
+def _carry(w, growth):
+    """Particle weights after a push: previous weights times the push's growth factors."""
+    if growth is None:
+        return w
+    return growth if w is None else w * growth
 
 
 def _w(Y, ref, w=None):
@@ -128,7 +135,7 @@ def evaluate(method, X, t, seed, truth=None, protocols=None, device="auto"):
             per_time = []
             for j in range(1, len(times)):
                 x, w_new = _push(method, x, times[j - 1], times[j])
-                w = w_new if w_new is not None else w
+                w = _carry(w, w_new)
                 per_time.append((float(times[j]), *_w(x, snaps[j], w)))
             infer = time.perf_counter() - t0  # includes the W computations' negligible glue
             for tj, w1, w2 in per_time:
@@ -165,7 +172,7 @@ def evaluate(method, X, t, seed, truth=None, protocols=None, device="auto"):
                 x, w = snaps[0], None
                 for j in range(1, k + 1):
                     x, w_new = _push(method, x, times[j - 1], times[j])
-                    w = w_new if w_new is not None else w
+                    w = _carry(w, w_new)
                 infer = time.perf_counter() - t0
                 w1, w2 = _w(x, snaps[k], w)
                 rec("chain_loo", cost, time=float(times[k]), k=k, w1=w1, w2=w2, infer_s=infer)

@@ -88,6 +88,11 @@ class AMMethod(Method):
         return self
 
     def push(self, X, t_from, t_to):
+        """Points at ``t_to``; ``(points, growth factors)`` when the estimator has weights."""
+        import inspect
+
+        if "return_weights" in inspect.signature(self.model_.push).parameters:
+            return self.model_.push(X, float(t_from), float(t_to), return_weights=True)
         return self.model_.push(X, float(t_from), float(t_to))
 
     def velocity(self, X, t):
@@ -376,10 +381,12 @@ AM_GRID_FULL = [dict(max_iter=m, hidden_layer_sizes=h, interpolation=i)
 AM_GRID_QUICK = [dict(interpolation="independent"), dict(hidden_layer_sizes=(64, 64, 64))]
 
 
-def am_methods(base_params=None):
-    """One method per available ``sklearn_am`` estimator, with its defaults (plus ``base_params``)."""
+def am_methods(base_params=None, names=None):
+    """One method per available ``sklearn_am`` estimator (or those in ``names``), with defaults."""
     out = []
     for name in am_estimators():
+        if names and name not in names:
+            continue
         label = "AM (defaults)" if name == "ActionMatchingRegressor" else f"{name} (defaults)"
         out.append(AMMethod(name, dict(base_params or {}), label=label))
     return out

@@ -57,12 +57,12 @@ MODES = {
 }
 
 
-def build_methods(cfg, device="auto", grid=True, peers_on=True, cfm=True):
+def build_methods(cfg, device="auto", grid=True, peers_on=True, cfm=True, estimators=None):
     """The line-up: our estimators (defaults), the grid, the peers, the baselines."""
     base = {"device": device}
     if cfg["max_iter"] is not None:
         base["max_iter"] = cfg["max_iter"]
-    methods = peers.am_methods(base)
+    methods = peers.am_methods(base, estimators)
     ref_name = methods[0].name
     steps = cfg["max_iter"] or 1000  # the estimator's default max_iter
     if grid:
@@ -174,6 +174,8 @@ def main(argv=None):
     p.add_argument("--n-per-time", type=int, default=None, help="synthetic points per snapshot")
     p.add_argument("--no-grid", action="store_true")
     p.add_argument("--no-peers", action="store_true", help="ours only (no peers, no baselines)")
+    p.add_argument("--estimators", default=None,
+                   help="comma list of sklearn_am estimators (default: all exported)")
     p.add_argument("--no-cfm", action="store_true", help="skip the TorchCFM peers (keep baselines)")
     p.add_argument("--data-dir", default=None,
                    help="folder of the real CSVs (default $SKLEARN_AM_DATA or ../shared/data)")
@@ -205,7 +207,8 @@ def main(argv=None):
     log(f"sklearn-am benchmarks: mode={mode}, device={machine['device']}, "
         f"threads={machine['torch_threads']}, torchcfm={machine['torchcfm']}")
     methods = build_methods(cfg, device=args.device, grid=not args.no_grid,
-                            peers_on=not args.no_peers, cfm=not args.no_cfm)
+                            peers_on=not args.no_peers, cfm=not args.no_cfm,
+                            estimators=args.estimators.split(",") if args.estimators else None)
     records = []
     seeds_syn = list(SEEDS[: cfg["seeds_synthetic"]])
     seeds_real = list(SEEDS[: cfg["seeds_real"]])

@@ -292,7 +292,7 @@ def run(quick=True, device="auto"):
     """All speed sections; quick mode uses small sizes."""
     device = resolve_device(device)
     if quick:
-        cfg = dict(steps=20, rows=(1_000, 10_000, 100_000), dims=(2, 5, 50), inf_points=10_000,
+        cfg = dict(steps=20, rows=(1_000, 10_000), dims=(2, 5, 50), inf_points=10_000,
                    ot_batches=(64, 128, 256, 512), n_pairs=8_192)
     else:
         cfg = dict(steps=100, rows=(1_000, 10_000, 100_000, 1_000_000), dims=(2, 5, 10, 50, 100, 500),

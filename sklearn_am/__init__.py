@@ -6,7 +6,16 @@ helpers (``networks``, ``losses``, ``paths``, ``couplings``, ``solvers``,
 """
 
 from ._am import ActionMatchingRegressor
+from ._eam import EntropicActionMatching
+from ._uam import UnbalancedActionMatching
+from .plotting import TrajectoryDisplay
 
 __version__ = "0.1.0"
 
-__all__ = ["ActionMatchingRegressor", "__version__"]
+__all__ = [
+    "ActionMatchingRegressor",
+    "EntropicActionMatching",
+    "UnbalancedActionMatching",
+    "TrajectoryDisplay",
+    "__version__",
+]

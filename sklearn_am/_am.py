@@ -28,7 +28,7 @@ class ActionMatchingRegressor(BaseActionMatching):
     activation : {"silu", "tanh", "softplus"}, default="silu"
         Smooth activation of the hidden layers (ReLU is not offered: its
         gradient is piecewise constant).
-    max_iter : int, default=1000
+    max_iter : int, default=2000
         Number of optimiser (Adam) steps.
     batch_size : int, default=256
         Points per step on the path between snapshots, and points per step from

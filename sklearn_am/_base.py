@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._device import resolve_device, to_numpy, torch_generator
+from ._device import module_on, resolve_device, to_numpy, to_tensor, torch_generator
 from ._training import train
 from .losses import action_loss, am_integrand
 from .networks import ACTIVATIONS, MLPPotential
@@ -77,7 +77,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
-        max_iter=1000,
+        max_iter=2000,
         batch_size=256,
         learning_rate_init=1e-3,
         interpolation="ot",
@@ -270,7 +270,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def _model_tensor(self, X, device):
-        return torch.as_tensor(self._to_model(X), dtype=torch.float32, device=device)
+        return to_tensor(self._to_model(X), device)
 
     def _check_time(self, t, name):
         if not isinstance(t, Real) or isinstance(t, bool) or not np.isfinite(t):
@@ -334,7 +334,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return_path = True
         tau_from, tau_to = self._to_model_time(t_from), self._to_model_time(t_to)
         device = resolve_device(self.device)
-        potential = self.potential_.to(device)
+        potential = module_on(self.potential_, device)
         finals, paths, times = [], [], None
         for start in range(0, max(len(X), 1), INFERENCE_CHUNK):
             x = self._model_tensor(X[start : start + INFERENCE_CHUNK], device)
@@ -438,7 +438,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _evaluate(self, X, tau, fn):
         device = resolve_device(self.device)
-        net = self.potential_.to(device)
+        net = module_on(self.potential_, device)
         out = []
         for start in range(0, max(len(X), 1), INFERENCE_CHUNK):
             stop = start + INFERENCE_CHUNK
@@ -497,7 +497,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "score needs snapshots at 2 or more distinct times in y; got one."
             )
         device = resolve_device(self.device)
-        potential = self.potential_.to(device)
+        potential = module_on(self.potential_, device)
         snapshots = Snapshots(self._to_model(X), self._to_model_time(times), device,
                               masses=self._score_masses(X, times))
         sampler = self._sampler(snapshots, np.random.RandomState(SCORE_SEED), SCORE_POINTS)

@@ -4,6 +4,8 @@ Nothing here keeps state. Fitted modules stay on the CPU (so pickles load on any
 machine); estimators move them to the resolved device as a local, per call.
 """
 
+import copy
+
 import numpy as np
 import torch
 
@@ -41,21 +43,34 @@ def resolve_device(device):
             f"device={device!r} asks for CUDA, but torch.cuda.is_available() is "
             "False on this machine; use device='auto' or device='cpu'."
         )
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
+    if resolved.type not in ("cpu", "cuda"):
         raise ValueError(
-            f"device={device!r} asks for MPS, which this machine does not have; "
-            "use device='auto' or device='cpu'."
+            f"device={device!r}: sklearn-am runs on 'cpu' and 'cuda' devices only "
+            "(its time grids are float64, which MPS lacks); use device='auto' or 'cpu'."
         )
     return resolved
 
 
 def to_tensor(X, device, dtype=torch.float32):
-    """Copy an array to a tensor on ``device``.
+    """Copy an array to a tensor of ``dtype`` on ``device``.
 
     A copy is always made: arrays that joblib hands to workers are read-only
     memory maps, which ``torch.from_numpy`` refuses to wrap.
     """
-    return torch.as_tensor(np.array(X, dtype=np.float32 if dtype == torch.float32 else np.float64), device=device)
+    return torch.tensor(np.asarray(X), dtype=dtype, device=device)
+
+
+def module_on(module, device):
+    """``module`` itself if it already lives on ``device``, else a copy moved there.
+
+    ``nn.Module.to`` works in place: calling it on a fitted network would leave the
+    estimator's state on the GPU (and its pickles unloadable without CUDA). The
+    copy is a local of the call that needs it.
+    """
+    current = next(module.parameters(), torch.empty(0)).device
+    if current == torch.device(device) or (current.type == torch.device(device).type == "cpu"):
+        return module
+    return copy.deepcopy(module).to(device)
 
 
 def to_numpy(tensor, dtype):

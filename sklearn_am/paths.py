@@ -39,8 +39,11 @@ __all__ = [
 #: Fractional part of √2: the step of the authors' additive-recurrence sequence.
 _GOLDEN_STEP = math.sqrt(2.0) % 1.0
 
-#: Pool size per interval, in multiples of the larger snapshot of the interval.
+#: Pool size per interval, in multiples of the larger snapshot of the interval...
 _POOL_OVERSAMPLING = 4
+#: ...and at most this many pairs, so that building the pool (one exact-OT solve
+#: per 512 pairs, about 50 ms each on a CPU core) stays bounded on large data.
+_POOL_MAX_PAIRS = 32_768
 
 
 def low_discrepancy_uniform(n, generator, device):
@@ -163,9 +166,10 @@ class InterpolationSampler:
         How a point of snapshot k is paired with one of snapshot k+1.
     path : LinearPath or BrownianBridgePath
     n_draws : int
-        How many interior points training will draw in all; pools of pairs are
-        sized from it (never larger than needed, never smaller than
-        ``_POOL_OVERSAMPLING`` times the larger snapshot of an interval).
+        How many interior points training will draw in all. Each interval's
+        pool holds the pairs its share of those draws needs, but at most
+        ``_POOL_OVERSAMPLING`` times its larger snapshot and ``_POOL_MAX_PAIRS``
+        (pairs are reused with fresh interpolation times beyond that).
     rng : numpy.random.RandomState
         For building the pools (transport solves run on the host).
     reg : callable, default=None
@@ -185,7 +189,7 @@ class InterpolationSampler:
         for k in range(snaps.n_times - 1):
             n_a, n_b = snaps.counts[k], snaps.counts[k + 1]
             expected = int(np.ceil(n_draws * dt[k] / snaps.span)) + 1
-            n_pairs = min(expected, _POOL_OVERSAMPLING * max(n_a, n_b))
+            n_pairs = min(expected, _POOL_OVERSAMPLING * max(n_a, n_b), _POOL_MAX_PAIRS)
             ia, ib = pair_pool(
                 n_a, n_b, n_pairs, rng, method=coupling,
                 points=(snaps.snapshot(k), snaps.snapshot(k + 1)),

@@ -167,3 +167,10 @@ def test_speed_sections_tiny():
     assert "Training throughput" in md and "OT pairing cost" in md
     assert res["throughput"][0]["ours_steps_per_s"] > 0
     assert set(res["breakdown"][0]["per_step_s"]) >= {"sample", "derivatives", "backward"}
+
+
+def test_growth_factors_multiply_along_a_chain():
+    assert accuracy._carry(None, None) is None
+    np.testing.assert_allclose(accuracy._carry(None, np.array([2.0, 1.0])), [2.0, 1.0])
+    np.testing.assert_allclose(accuracy._carry(np.array([2.0, 1.0]), np.array([0.5, 3.0])),
+                               [1.0, 3.0])

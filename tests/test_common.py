@@ -12,11 +12,19 @@ from sklearn.utils.estimator_checks import (
 )
 
 from conftest import FAST
-from sklearn_am import ActionMatchingRegressor
+from sklearn_am import (
+    ActionMatchingRegressor,
+    EntropicActionMatching,
+    UnbalancedActionMatching,
+)
 
 
 def _estimators():
-    return [ActionMatchingRegressor(**FAST)]
+    return [
+        ActionMatchingRegressor(**FAST),
+        EntropicActionMatching(**FAST),
+        UnbalancedActionMatching(**FAST),
+    ]
 
 
 @parametrize_with_checks(_estimators())

@@ -72,3 +72,19 @@ def test_torch_generator_is_seeded():
     b = torch.rand(4, generator=torch_generator(np.int64(7), torch.device("cpu")))
     assert torch.equal(a, b)
     assert not torch.equal(a, torch.rand(4, generator=torch_generator(8, "cpu")))
+
+
+def test_module_on_never_moves_the_original():
+    from sklearn_am._device import module_on
+
+    net = torch.nn.Linear(2, 1)
+    assert module_on(net, torch.device("cpu")) is net
+    moved = module_on(net, "meta")  # any other device: a moved copy, original untouched
+    assert moved is not net
+    assert next(moved.parameters()).device.type == "meta"
+    assert next(net.parameters()).device.type == "cpu"
+
+
+def test_mps_is_refused_with_a_reason():
+    with pytest.raises(ValueError, match="'cpu' and 'cuda' devices only"):
+        resolve_device("mps")
