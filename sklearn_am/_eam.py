@@ -19,6 +19,9 @@ __all__ = ["EntropicActionMatching"]
 #: ``laplacian="auto"`` takes the exact Hessian trace up to this many features
 #: (one extra backward pass per feature), Hutchinson's estimator above.
 EXACT_LAPLACIAN_MAX_FEATURES = 10
+#: ``sigma="auto"``: σ·√T = AUTO_SIGMA_FRACTION·a, i.e. diffusion over the whole
+#: fitted time span T spreads points by this fraction of the data's scale a.
+AUTO_SIGMA_FRACTION = 0.1
 #: Points at which a callable ``sigma`` is tabulated over the fitted time range.
 SIGMA_GRID_POINTS = 1025
 
@@ -50,10 +53,14 @@ class EntropicActionMatching(BaseActionMatching):
 
     Parameters
     ----------
-    sigma : float, callable or array-like of shape (n_knots, 2), default=1.0
+    sigma : "auto", float, callable or array-like of shape (n_knots, 2), default="auto"
         Noise level σ_t of dX = ∇s dt + σ_t dW, in units of X per square root of
         the unit of time (so data in mm over hours take σ in mm/√h):
 
+        - ``"auto"``: a constant σ = 0.1·a/√T, with a the root mean feature
+          variance's square root and T the fitted time span: over the whole range
+          the noise alone spreads points by 10 % of the data's scale, whatever
+          the units (a σ in the wrong units swamps the drift);
         - a float ≥ 0: constant σ (0 gives plain Action Matching);
         - a callable ``sigma(t) -> float`` of one time (in the units of ``y``);
           it is tabulated at 1025 evenly spaced times over the fitted range and
@@ -202,7 +209,9 @@ class EntropicActionMatching(BaseActionMatching):
             for key, value in BaseActionMatching._parameter_constraints.items()
             if key not in ("solver", "solver_tol")
         },
-        "sigma": [Interval(Real, 0, None, closed="left"), "array-like", callable],
+        "sigma": [
+            StrOptions({"auto"}), Interval(Real, 0, None, closed="left"), "array-like", callable,
+        ],
         "laplacian": [StrOptions({"auto", "hutchinson", "exact"})],
         "interpolation": [StrOptions({"bridge", "ot", "independent", "quadrature", "auto"})],
     }
@@ -210,7 +219,7 @@ class EntropicActionMatching(BaseActionMatching):
     def __init__(
         self,
         *,
-        sigma=1.0,
+        sigma="auto",
         laplacian="auto",
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
@@ -262,6 +271,9 @@ class EntropicActionMatching(BaseActionMatching):
         """``sigma`` as validated (time, σ) knots in the user's units."""
         t_first = self.time_origin_
         t_last = self.time_origin_ + self.time_scale_
+        if isinstance(self.sigma, str):  # "auto", the only string the constraints allow
+            value = AUTO_SIGMA_FRACTION * self.x_scale_ / np.sqrt(self.time_scale_)
+            return np.array([[t_first, value], [t_last, value]])
         if isinstance(self.sigma, Real) and not isinstance(self.sigma, bool):
             return np.array([[t_first, float(self.sigma)], [t_last, float(self.sigma)]])
         if callable(self.sigma):

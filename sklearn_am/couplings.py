@@ -24,6 +24,12 @@ OT_BATCH_SIZE = 512
 
 _EMD_MAX_ITER = 10_000_000
 
+#: Below this ratio of ``reg`` to the median cost, the entropic plan is taken as the
+#: exact one: plain Sinkhorn underflows there and log-domain solvers need seconds
+#: per 512-point solve (measured with POT 0.9.7), for a plan that differs from the
+#: exact plan by a blur far below the spacing between points.
+SINKHORN_MIN_RELATIVE_REG = 0.005
+
 
 def entropic_reg(sigma, dt):
     """Entropic regularisation 2σ²Δt that makes Sinkhorn's plan the Schrödinger bridge's."""
@@ -38,8 +44,12 @@ def plan(a, b, method="exact", reg=None):
     a : ndarray of shape (m, d)
     b : ndarray of shape (n, d)
     method : {"exact", "sinkhorn"}, default="exact"
-        Exact OT by network simplex (``ot.emd``) or entropic OT (``ot.sinkhorn``
-        with ε-scaling, log-domain stabilised, so that small ``reg`` converges).
+        Exact OT by network simplex (``ot.emd``) or entropic OT. Entropic OT is
+        solved by plain Sinkhorn when ``reg`` is at least
+        ``SINKHORN_MIN_RELATIVE_REG`` times the median cost (milliseconds), else
+        the entropic plan is within numerical noise of the exact one and the exact
+        plan is returned; if plain Sinkhorn does not reach its marginals, POT's
+        ε-scaling solver (slower, robust) takes over.
     reg : float, default=None
         Entropic regularisation, required for ``"sinkhorn"``, in units of the
         squared-Euclidean cost.
@@ -55,10 +65,15 @@ def plan(a, b, method="exact", reg=None):
     if method == "exact":
         return ot.emd(wa, wb, cost, numItermax=_EMD_MAX_ITER)
     if method == "sinkhorn":
+        if reg < SINKHORN_MIN_RELATIVE_REG * np.median(cost):
+            return ot.emd(wa, wb, cost, numItermax=_EMD_MAX_ITER)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # POT's convergence note
-            # Plain log-domain Sinkhorn needs O(cost/reg) iterations: with 1000 of
-            # them a small reg left the column marginals far off. ε-scaling does not.
+            P = ot.sinkhorn(wa, wb, cost, reg, stopThr=1e-6, numItermax=2000)
+            if np.all(np.isfinite(P)) and np.abs(P.sum(axis=0) - wb).max() < 1e-2 * wb[0]:
+                return P
+            # Plain Sinkhorn needs O(cost/reg) iterations and can underflow at
+            # small reg; ε-scaling in the log domain converges there.
             return ot.sinkhorn(wa, wb, cost, reg, method="sinkhorn_epsilon_scaling",
                                numItermax=1000)
     raise ValueError(f"method={method!r} is not 'exact' or 'sinkhorn'.")

@@ -27,7 +27,7 @@ def relative_velocity_mse(model, truth, times, n=4000, seed=1):
 @pytest.mark.parametrize(
     "n_features, times, n_samples",
     [
-        (2, (0.0, 0.3, 0.5, 1.0), (800, 1000, 600, 900)),
+        (2, (0.0, 0.3, 0.5, 1.0), (2000, 2500, 1500, 2200)),
         (5, (0.0, 0.2, 0.45, 0.7, 1.0), (3000, 3500, 2500, 3200, 2800)),
     ],
 )

@@ -111,11 +111,13 @@ def test_static_population_growing():
 
 @pytest.mark.slow
 def test_moving_and_growing_population():
-    """Drift 2 along x₀ and growth rate 1: weighted pushes reproduce mass and shape."""
+    """Drift 2 along x₀ and growth rate 1, default settings: weighted pushes
+    reproduce the mass at every time and close most of the W1 gap to the data."""
     X, t = _growing(1.0, drift=2.0, n0=400)
-    est = UnbalancedActionMatching(**ACCURATE).fit(X, t)
+    est = UnbalancedActionMatching(random_state=0).fit(X, t)
     X0 = X[t == 0]
     _, weights, path, _ = est.push(X0, 0.0, 1.0, return_weights=True, t_eval=TIMES[1:])
+    rng = np.random.RandomState(7)
     for k, s in enumerate(TIMES[1:]):
         _, w = est.push(X0, 0.0, s, return_weights=True)
         mass = w.mean() * est.masses_[0]
@@ -123,4 +125,7 @@ def test_moving_and_growing_population():
         target = X[t == s]
         pushed = wasserstein_distance(path[k], target, x_weights=w / w.sum())
         baseline = wasserstein_distance(X0, target)
-        assert pushed < 0.3 * baseline
+        # Finite-sample floor: an independent draw of the true marginal at s.
+        fresh = rng.normal(size=target.shape) + [2.0 * s, 0.0]
+        floor = wasserstein_distance(fresh, target)
+        assert pushed < floor + 0.25 * (baseline - floor), (s, pushed, floor, baseline)
