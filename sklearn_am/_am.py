@@ -1,10 +1,12 @@
 """ActionMatchingRegressor: deterministic dynamics from snapshots (plain AM)."""
 
 from ._base import BaseActionMatching
+from .utils._docstring import fill_shared_docs
 
 __all__ = ["ActionMatchingRegressor"]
 
 
+@fill_shared_docs
 class ActionMatchingRegressor(BaseActionMatching):
     """Learn the gradient velocity field that moves a population between snapshots.
 
@@ -22,20 +24,14 @@ class ActionMatchingRegressor(BaseActionMatching):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
-        Width of each hidden layer of the potential network s(x, t) (an MLP on
-        ``[x, t]``; the output layer starts at zero, so nothing moves before fit).
+    {{hidden_layer_sizes}}
     activation : {"silu", "tanh", "softplus"}, default="silu"
         Smooth activation of the hidden layers (ReLU is not offered: its
         gradient is piecewise constant).
     max_iter : int, default=2000
         Number of optimiser (Adam) steps.
-    batch_size : int, default=256
-        Points per step on the path between snapshots, and points per step from
-        the first and from the last snapshot (boundary terms).
-    learning_rate_init : float, default=1e-3
-        Peak learning rate; a short linear warm-up is followed by cosine decay
-        to 1 % of it, with gradient-norm clipping at 1.
+    {{batch_size}}
+    {{learning_rate_init}}
     interpolation : {"ot", "independent", "quadrature", "auto"}, default="ot"
         How the time integral sees q_t between snapshots:
 
@@ -58,22 +54,14 @@ class ActionMatchingRegressor(BaseActionMatching):
         size of ``"dopri5"``.
     solver_tol : float, default=1e-5
         Relative and absolute tolerance of ``"dopri5"``.
-    device : str, default="auto"
-        Where to train and infer: ``"auto"`` (CUDA when available, else CPU),
-        ``"cpu"``, ``"cuda"``, ``"cuda:N"``. The fitted network is kept on the CPU,
-        so fitted models pickle and load on machines without a GPU.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, OT pairing and every draw of training;
         an int gives identical fits on the CPU.
-    verbose : int, default=0
-        Print the training loss about ten times during ``fit`` when > 0.
-    source_time : float, default=None
-        Time ``transform`` pushes from; default the earliest fitted time.
-    target_time : float, default=None
-        Time ``transform`` pushes to; default the latest fitted time.
-    warm_start : bool, default=False
-        When True, ``fit`` continues training the current potential (keeping the
-        units learnt at the first fit) instead of starting anew.
+    {{verbose}}
+    {{source_time}}
+    {{target_time}}
+    {{warm_start}}
 
     Attributes
     ----------

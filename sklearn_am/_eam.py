@@ -12,6 +12,7 @@ from .couplings import entropic_reg
 from .losses import action_loss, am_integrand, eam_integrand
 from .paths import BrownianBridgePath, InterpolationSampler, LinearPath, QuadratureSampler
 from .solvers import integrate
+from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, StrOptions
 
 __all__ = ["EntropicActionMatching"]
@@ -36,6 +37,7 @@ def _inverse_transform_unavailable(estimator):
     )
 
 
+@fill_shared_docs
 class EntropicActionMatching(BaseActionMatching):
     """Learn stochastic dynamics dX = ∇ₓs(X, t) dt + σ_t dW from snapshots.
 
@@ -77,19 +79,13 @@ class EntropicActionMatching(BaseActionMatching):
           per point (the authors' choice; one Hessian-vector product);
         - ``"exact"``: the trace of the Hessian (one backward pass per feature);
         - ``"auto"``: ``"exact"`` up to 10 features, ``"hutchinson"`` above.
-    hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
-        Width of each hidden layer of the potential network s(x, t) (an MLP on
-        ``[x, t]``; the output layer starts at zero, so nothing moves before fit).
+    {{hidden_layer_sizes}}
     activation : {"silu", "tanh", "softplus"}, default="silu"
         Smooth activation of the hidden layers.
     max_iter : int, default=1000
         Number of optimiser (Adam) steps.
-    batch_size : int, default=256
-        Points per step on the path between snapshots, and points per step from
-        the first and from the last snapshot (boundary terms).
-    learning_rate_init : float, default=1e-3
-        Peak learning rate; a short linear warm-up is followed by cosine decay
-        to 1 % of it, with gradient-norm clipping at 1.
+    {{batch_size}}
+    {{learning_rate_init}}
     interpolation : {"bridge", "ot", "independent", "quadrature", "auto"}, \
             default="bridge"
         How the time integral sees q_t between snapshots:
@@ -111,21 +107,14 @@ class EntropicActionMatching(BaseActionMatching):
     n_steps : int, default=100
         Euler–Maruyama steps to cross the whole fitted time range; a shorter
         push uses proportionally fewer (at least one).
-    device : str, default="auto"
-        Where to train and infer: ``"auto"`` (CUDA when available, else CPU),
-        ``"cpu"``, ``"cuda"``, ``"cuda:N"``. The fitted network is kept on the CPU.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, pairing, every draw of training, and the
         default noise of ``transform``/``push`` (see Notes).
-    verbose : int, default=0
-        Print the training loss about ten times during ``fit`` when > 0.
-    source_time : float, default=None
-        Time ``transform`` pushes from; default the earliest fitted time.
-    target_time : float, default=None
-        Time ``transform`` pushes to; default the latest fitted time.
-    warm_start : bool, default=False
-        When True, ``fit`` continues training the current potential (keeping the
-        units learnt at the first fit) instead of starting anew.
+    {{verbose}}
+    {{source_time}}
+    {{target_time}}
+    {{warm_start}}
 
     Attributes
     ----------

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseActionMatching
 from .losses import action_loss, uam_integrand
 from .solvers import integrate
+from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, _fit_context
 
 __all__ = ["UnbalancedActionMatching"]
@@ -21,6 +22,7 @@ MAX_EXPANSION_FACTOR = 100
 MAX_EXPANDED_ROWS = 10_000_000
 
 
+@fill_shared_docs
 class UnbalancedActionMatching(BaseActionMatching):
     """Learn transport with growth and death from snapshots of changing mass.
 
@@ -48,19 +50,13 @@ class UnbalancedActionMatching(BaseActionMatching):
         as much as moving by ``x_scale_/√growth_scale`` over it. Larger values
         explain mass changes more by growth, smaller by transport. A uniform
         growth rate is recovered for any value.
-    hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
-        Width of each hidden layer of the potential network s(x, t) (an MLP on
-        ``[x, t]``; the output layer starts at zero: no motion, no growth).
+    {{hidden_layer_sizes}}
     activation : {"silu", "tanh", "softplus"}, default="silu"
         Smooth activation of the hidden layers.
-    max_iter : int, default=1000
+    max_iter : int, default=2000
         Number of optimiser (Adam) steps.
-    batch_size : int, default=256
-        Points per step on the path between snapshots, and points per step from
-        the first and from the last snapshot (boundary terms).
-    learning_rate_init : float, default=1e-3
-        Peak learning rate; a short linear warm-up is followed by cosine decay
-        to 1 % of it, with gradient-norm clipping at 1.
+    {{batch_size}}
+    {{learning_rate_init}}
     interpolation : {"ot", "independent", "quadrature", "auto"}, default="ot"
         How the time integral sees q_t between snapshots (as for
         :class:`ActionMatchingRegressor`); between snapshots the total mass is
@@ -72,19 +68,13 @@ class UnbalancedActionMatching(BaseActionMatching):
         Steps of a fixed-step solver to cross the whole fitted time range.
     solver_tol : float, default=1e-5
         Relative and absolute tolerance of ``"dopri5"``.
-    device : str, default="auto"
-        Where to train and infer: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
-        The fitted network is kept on the CPU.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, OT pairing and every draw of training.
-    verbose : int, default=0
-        Print the training loss about ten times during ``fit`` when > 0.
-    source_time : float, default=None
-        Time ``transform`` pushes from; default the earliest fitted time.
-    target_time : float, default=None
-        Time ``transform`` pushes to; default the latest fitted time.
-    warm_start : bool, default=False
-        When True, ``fit`` continues training the current potential.
+    {{verbose}}
+    {{source_time}}
+    {{target_time}}
+    {{warm_start}}
 
     Attributes
     ----------
@@ -177,7 +167,7 @@ class UnbalancedActionMatching(BaseActionMatching):
         growth_scale=1.0,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
-        max_iter=1000,
+        max_iter=2000,
         batch_size=256,
         learning_rate_init=1e-3,
         interpolation="ot",
