@@ -29,6 +29,8 @@ _EMD_MAX_ITER = 10_000_000
 #: per 512-point solve (measured with POT 0.9.7), for a plan that differs from the
 #: exact plan by a blur far below the spacing between points.
 SINKHORN_MIN_RELATIVE_REG = 0.005
+#: Plain Sinkhorn works with exp(−cost/reg), which underflows in float64 past ~700.
+_SINKHORN_MAX_COST_OVER_REG = 500.0
 
 
 def entropic_reg(sigma, dt):
@@ -67,13 +69,14 @@ def plan(a, b, method="exact", reg=None):
     if method == "sinkhorn":
         if reg < SINKHORN_MIN_RELATIVE_REG * np.median(cost):
             return ot.emd(wa, wb, cost, numItermax=_EMD_MAX_ITER)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", UserWarning)  # POT's convergence note
-            P = ot.sinkhorn(wa, wb, cost, reg, stopThr=1e-6, numItermax=2000)
-            if np.all(np.isfinite(P)) and np.abs(P.sum(axis=0) - wb).max() < 1e-2 * wb[0]:
-                return P
-            # Plain Sinkhorn needs O(cost/reg) iterations and can underflow at
-            # small reg; ε-scaling in the log domain converges there.
+            if cost.max() < _SINKHORN_MAX_COST_OVER_REG * reg:  # exp(-cost/reg) stays finite
+                P = ot.sinkhorn(wa, wb, cost, reg, stopThr=1e-6, numItermax=2000)
+                if np.all(np.isfinite(P)) and np.abs(P.sum(axis=0) - wb).max() < 1e-2 * wb[0]:
+                    return P
+            # Plain Sinkhorn needs O(cost/reg) iterations and underflows at small
+            # reg; ε-scaling in the log domain converges there.
             return ot.sinkhorn(wa, wb, cost, reg, method="sinkhorn_epsilon_scaling",
                                numItermax=1000)
     raise ValueError(f"method={method!r} is not 'exact' or 'sinkhorn'.")
