@@ -347,10 +347,12 @@ def published_comparison(records):
 
 def main(argv=None):
     from benchmarks.peers import am_methods, peer_methods
+    from sklearn_am import ActionMatchingRegressor
 
     p = argparse.ArgumentParser(description="Accuracy protocols on one dataset.")
     p.add_argument("--dataset", default="emt")
-    p.add_argument("--max-iter", type=int, default=1000)
+    p.add_argument("--max-iter", type=int, default=ActionMatchingRegressor().max_iter,
+                   help="optimiser steps of every method (default: the estimator's default)")
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--n-per-time", type=int, default=500)
     p.add_argument("--peers", action="store_true", help="also the peers and baselines")
