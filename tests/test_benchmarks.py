@@ -174,3 +174,32 @@ def test_growth_factors_multiply_along_a_chain():
     np.testing.assert_allclose(accuracy._carry(None, np.array([2.0, 1.0])), [2.0, 1.0])
     np.testing.assert_allclose(accuracy._carry(np.array([2.0, 1.0]), np.array([0.5, 3.0])),
                                [1.0, 3.0])
+
+
+def test_tuned_runs_on_a_tiny_csv(tmp_path):
+    from benchmarks import tuned
+
+    _write_csv(tmp_path / "tiny.csv", np.random.RandomState(0))
+    settings = [("AM tiny", tuned.ActionMatchingRegressor,
+                 {"hidden_layer_sizes": (8,), "max_iter": 5, "n_steps": 4}),
+                ("uAM tiny", tuned.UnbalancedActionMatching,
+                 {"hidden_layer_sizes": (8,), "max_iter": 5, "n_steps": 4})]
+    records = tuned.run([str(tmp_path / "tiny.csv")], settings=settings)
+    assert [r["setting"] for r in records] == ["AM tiny", "uAM tiny"]
+    for r in records:
+        assert len(r["chain_w1"]) == 2 and all(np.isfinite(r["chain_w1"]))
+    assert "AM tiny" in tuned.markdown(records, "machine")
+
+
+def test_tuned_chained_w1_is_zero_for_an_exact_model():
+    # A model that maps each snapshot exactly onto the next scores W1 = 0 at every time.
+    from benchmarks import tuned
+
+    X = np.repeat(np.arange(3.0), 4)[:, None] + np.tile(np.linspace(0, 1, 4), 3)[:, None]
+    t = np.repeat([0.0, 1.0, 2.0], 4)
+
+    class Shift:
+        def push(self, points, a, b):
+            return points + (b - a)
+
+    assert np.allclose(tuned.chained_w1(Shift(), X, t), [0.0, 0.0])
