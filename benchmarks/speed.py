@@ -166,7 +166,6 @@ def throughput(batch_sizes=(256, 1024, 4096), dims=(5, 50), steps=50, device="au
 def breakdown(d=5, batch_size=256, steps=50, device="auto", n_per_time=1000, max_iter=1000):
     """Mean seconds per step of each phase, plus the OT pool build for ``max_iter`` steps."""
     import torch
-    from sklearn_am.losses import am_integrand
 
     device = resolve_device(device)
     sync = _sync(device)

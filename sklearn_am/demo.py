@@ -11,7 +11,6 @@ the distance of not moving at all. It writes a PNG of trajectories.
 import argparse
 import time
 
-import numpy as np
 
 from . import ActionMatchingRegressor
 from .datasets import make_branching
