@@ -31,13 +31,13 @@ from sklearn_am import ActionMatchingRegressor  # noqa: E402
 DEFAULTS_LABEL = "AM (defaults)"
 
 MODES = {
-    # Quick: tiny iteration counts, small synthetic samples, 2 seeds (1 on real data).
+    # Quick: tiny iteration counts, small synthetic samples, 3 seeds (the protocol's minimum).
     "quick": dict(
         synthetic=["gaussian_2d", "branching"],
         real=["emt"],
         n_per_time=200,
-        seeds_synthetic=2,
-        seeds_real=1,
+        seeds_synthetic=3,
+        seeds_real=3,
         max_iter=100,
         grid=peers.AM_GRID_QUICK,  # the defaults row is a grid member too
         cfm_solvers=("dopri5",),
