@@ -74,16 +74,11 @@ class ActionMatchingRegressor(BaseActionMatching):
     loss_curve_ : list of shape (n_iter_,)
         Loss at each step (model units). AM losses are unbounded below and
         usually negative; compare them, do not expect them to reach 0.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``; only when X has string column names.
-    device_ : str
-        The device ``fit`` ran on.
-    interpolation_ : str
-        The interpolation used (``"auto"`` resolved).
-    hidden_layer_sizes_ : tuple of int
-        The validated layer widths.
+    {{n_features_in_}}
+    {{feature_names_in_}}
+    {{device_}}
+    {{interpolation_}}
+    {{hidden_layer_sizes_}}
     x_center_ : ndarray of shape (n_features_in_,)
         Centre of the model units (the mean of X at the first fit).
     x_scale_ : float

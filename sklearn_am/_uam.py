@@ -91,16 +91,11 @@ class UnbalancedActionMatching(BaseActionMatching):
         Optimiser steps run (summed over warm-started fits).
     loss_curve_ : list of shape (n_iter_,)
         Loss at each step (model units, masses relative to the first time).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``; only when X has string column names.
-    device_ : str
-        The device ``fit`` ran on.
-    interpolation_ : str
-        The interpolation used (``"auto"`` resolved).
-    hidden_layer_sizes_ : tuple of int
-        The validated layer widths.
+    {{n_features_in_}}
+    {{feature_names_in_}}
+    {{device_}}
+    {{interpolation_}}
+    {{hidden_layer_sizes_}}
     x_center_ : ndarray of shape (n_features_in_,)
         Centre of the model units.
     x_scale_ : float

@@ -1,4 +1,4 @@
-"""Parameter descriptions shared by the estimators' docstrings: one text each.
+"""Parameter and attribute descriptions shared by the estimators' docstrings.
 
 A class docstring names a shared entry with a line holding only ``{{name}}``
 (indented like a parameter); :func:`fill_shared_docs` replaces it. Tokens are
@@ -40,6 +40,22 @@ target_time : float, default=None
 warm_start : bool, default=False
     When True, ``fit`` continues training the current potential (keeping the
     units learnt at the first fit) instead of starting anew.""",
+    # Fitted attributes shared by every estimator.
+    "n_features_in_": """\
+n_features_in_ : int
+    Number of features seen during ``fit``.""",
+    "feature_names_in_": """\
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during ``fit``; only when X has string column names.""",
+    "device_": """\
+device_ : str
+    The device ``fit`` ran on.""",
+    "interpolation_": """\
+interpolation_ : str
+    The interpolation used (``"auto"`` resolved).""",
+    "hidden_layer_sizes_": """\
+hidden_layer_sizes_ : tuple of int
+    The validated layer widths.""",
 }
 
 _TOKEN = re.compile(r"^(?P<indent>[ ]*)\{\{(?P<name>\w+)\}\}[ ]*$", re.MULTILINE)
