@@ -112,13 +112,13 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """The objective on one batch (plain AM here)."""
         return action_loss(potential, batch, am_integrand)
 
-    def _path(self):
+    def _path(self, interpolation):
         """The path between paired snapshot points, in model units."""
         return LinearPath()
 
     def _coupling(self, interpolation):
-        """The pairing method for an interpolation name."""
-        return _INTERPOLATIONS[interpolation]
+        """The pairing method for an interpolation name, and ``reg(dt)`` (None: unregularised)."""
+        return _INTERPOLATIONS[interpolation], None
 
     def _snapshot_masses(self, X, times, sample_weight):
         """The rows, times and per-time masses to train on (balanced: masses None)."""
@@ -243,8 +243,9 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _sampler(self, snapshots, rng, n_draws):
         if self.interpolation_ == "quadrature":
             return QuadratureSampler(snapshots)
+        coupling, reg = self._coupling(self.interpolation_)
         return InterpolationSampler(
-            snapshots, self._coupling(self.interpolation_), self._path(), n_draws, rng
+            snapshots, coupling, self._path(self.interpolation_), n_draws, rng, reg=reg
         )
 
     # ------------------------------------------------------------ units

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from ._base import BaseActionMatching, _as_real
 from .couplings import entropic_reg
 from .losses import action_loss, am_integrand, eam_integrand
-from .paths import BrownianBridgePath, InterpolationSampler, LinearPath, QuadratureSampler
+from .paths import BrownianBridgePath
 from .solvers import integrate
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, StrOptions
@@ -25,9 +25,6 @@ EXACT_LAPLACIAN_MAX_FEATURES = 10
 AUTO_SIGMA_FRACTION = 0.1
 #: Points at which a callable ``sigma`` is tabulated over the fitted time range.
 SIGMA_GRID_POINTS = 1025
-
-_COUPLINGS = {"ot": "exact", "independent": "independent"}
-
 
 def _inverse_transform_unavailable(estimator):
     raise AttributeError(
@@ -334,20 +331,21 @@ class EntropicActionMatching(BaseActionMatching):
         resolved = super()._resolve_interpolation(n_times)
         return "bridge" if resolved == "ot" and self.interpolation == "auto" else resolved
 
-    def _sampler(self, snapshots, rng, n_draws):
-        if self.interpolation_ == "quadrature":
-            return QuadratureSampler(snapshots)
-        if self.interpolation_ == "bridge":
-            sigma = self._sigma_bar_model()
-            if sigma == 0:
-                return InterpolationSampler(snapshots, "exact", LinearPath(), n_draws, rng)
-            return InterpolationSampler(
-                snapshots, "sinkhorn", BrownianBridgePath(sigma), n_draws, rng,
-                reg=lambda dt: entropic_reg(sigma, dt),
-            )
-        return InterpolationSampler(
-            snapshots, _COUPLINGS[self.interpolation_], LinearPath(), n_draws, rng
-        )
+    def _coupling(self, interpolation):
+        """Entropic OT with reg = 2σ'²Δτ for the bridge (exact OT when σ = 0)."""
+        if interpolation != "bridge":
+            return super()._coupling(interpolation)
+        sigma = self._sigma_bar_model()
+        if sigma == 0:
+            return "exact", None
+        return "sinkhorn", lambda dt: entropic_reg(sigma, dt)
+
+    def _path(self, interpolation):
+        """A Brownian bridge of the training σ for ``"bridge"``, else straight lines."""
+        sigma = self._sigma_bar_model()
+        if interpolation == "bridge" and sigma > 0:
+            return BrownianBridgePath(sigma)
+        return super()._path(interpolation)
 
     def _integrate(self, potential, x, tau_from, tau_to, *, return_path, t_eval,
                    random_state):
