@@ -10,7 +10,7 @@ Real data are read by path, never copied into the repository:
 The data folder is ``--data-dir``, else ``$SKLEARN_AM_DATA``, else ``../shared/data``
 next to the repository root.
 
-Run ``python benchmarks/data.py`` to list what it finds.
+Run ``python -m benchmarks.data`` to list what it finds.
 """
 
 import argparse
@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-import sys
+from sklearn_am.datasets import make_branching, make_gaussian_transport, make_nonlinear
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO_ROOT, log  # noqa: E402
+from .common import REPO_ROOT, log
 
 #: The real time-course files of the Var-RUOT table (``shared/data/README.md``).
 REAL_DATASETS = {
@@ -105,6 +104,11 @@ def _sorted(X, t):
     return np.ascontiguousarray(X[order]), np.ascontiguousarray(t[order])
 
 
+def is_real(name):
+    """Whether a dataset name is a real file (a name of :data:`REAL_DATASETS` or a path)."""
+    return name in REAL_DATASETS or name.endswith((".csv", ".npz"))
+
+
 def load_real(name, data_dir=None):
     """One dataset of :data:`REAL_DATASETS` by name, or any .csv/.npz path."""
     if name in REAL_DATASETS:
@@ -128,20 +132,17 @@ def available_real(data_dir=None, names=None):
 # --------------------------------------------------------------------------- #
 
 
-def synthetic_names(mode="quick"):
-    """Synthetic datasets of a mode: Gaussian transport in several dims, nonlinear, branching."""
-    dims = (2, 5, 10, 50)
-    return [f"gaussian_{d}d" for d in dims] + ["nonlinear", "branching"]
+#: Every synthetic dataset: Gaussian transport in several dimensions, nonlinear, branching.
+SYNTHETIC_DATASETS = ("gaussian_2d", "gaussian_5d", "gaussian_10d", "gaussian_50d",
+                      "nonlinear", "branching")
 
 
 def make_synthetic(name, n_per_time, random_state=0):
-    """``(X, t, truth)`` for a synthetic dataset name (``gaussian_<d>d``, ``nonlinear``, ``branching``).
+    """``(X, t, truth)`` of a synthetic dataset (``gaussian_<d>d``, ``nonlinear``, ``branching``).
 
     The Gaussian transport is observed at 5 times (0, .25, .5, .75, 1) so that
     leave-one-out has three interior snapshots.
     """
-    from sklearn_am.datasets import make_branching, make_gaussian_transport, make_nonlinear
-
     if name.startswith("gaussian_"):
         d = int(name[len("gaussian_"):].rstrip("d"))
         return make_gaussian_transport(n_per_time, n_features=d, times=(0.0, 0.25, 0.5, 0.75, 1.0),
@@ -154,6 +155,15 @@ def make_synthetic(name, n_per_time, random_state=0):
         return make_branching(n_per_time, random_state=random_state, shuffle=False,
                               return_truth=True)
     raise ValueError(f"unknown synthetic dataset {name!r}")
+
+
+def get_dataset(name, data_dir=None, n_per_time=1000, seed=0):
+    """``(X, t, truth)``: real datasets by name or path (truth None), synthetic ones drawn
+    with ``seed``."""
+    if is_real(name):
+        X, t = load_real(name, data_dir)
+        return X, t, None
+    return make_synthetic(name, n_per_time, random_state=seed)
 
 
 def describe(X, t):
@@ -178,7 +188,7 @@ def main(argv=None):
     for f in args.files:
         X, t = load_file(f)
         log(f"  {f}: {describe(X, t)}")
-    for name in synthetic_names():
+    for name in SYNTHETIC_DATASETS:
         X, t, _ = make_synthetic(name, 100)
         log(f"  {name:22s} {describe(X, t)}")
 

@@ -1,34 +1,41 @@
-"""One command for every benchmark of sklearn-am.
+"""One command for every benchmark of sklearn-am, run from the repository root.
 
-    python benchmarks/run.py --quick     # a few minutes on 2 CPU cores
-    python benchmarks/run.py --full      # long: 5 seeds, all datasets, full grid (GPU welcome)
+    python -m benchmarks.run --quick     # a few minutes on 2 CPU cores
+    python -m benchmarks.run --full      # long: 5 seeds, all datasets, full grid (GPU welcome)
+    python -m benchmarks.run --sections tuned     # more compute on real data: results/tuned.*
 
 Writes ``benchmarks/results/<name>.json`` (machine info, settings, every record,
 aggregates) and ``benchmarks/results/<name>.md`` (the tables), and prints the tables.
 Sections (``--sections``): ``synthetic`` (Gaussian transport at d = 2, 5, 10, 50,
-nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``.
-See benchmarks/README.md for the protocols.
+nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and ``tuned``
+(opt-in; its own files, ``tuned.{json,md}``). See benchmarks/README.md for the protocols.
 """
 
 import argparse
 import copy
+import math
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks import accuracy, peers, speed  # noqa: E402
-from benchmarks._common import (  # noqa: E402
-    SEEDS,
-    configure_threads,
-    log,
-    machine_info,
-    write_results,
-)
-from benchmarks.data import REAL_DATASETS, available_real, default_data_dir, synthetic_names  # noqa: E402
-from sklearn_am import ActionMatchingRegressor  # noqa: E402
+from sklearn_am import ActionMatchingRegressor
 
-DEFAULTS_LABEL = "AM (defaults)"
+from .common import SEEDS, configure_threads, log, machine_info, write_results
+from .data import REAL_DATASETS, SYNTHETIC_DATASETS, available_real, default_data_dir, is_real
+from .methods import (
+    AM_GRID_FULL,
+    AM_GRID_QUICK,
+    DEFAULTS_LABEL,
+    am_methods,
+    equal_time_methods,
+    grid_methods,
+    peer_methods,
+)
+from .protocols import accuracy, speed, tuned
+
+#: Every section, and those run unless ``--sections`` says otherwise.
+SECTIONS = ("synthetic", "real", "speed", "tuned")
+DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
     # Quick: tiny iteration counts, small synthetic samples, 3 seeds (the protocol's minimum).
@@ -39,19 +46,19 @@ MODES = {
         seeds_synthetic=3,
         seeds_real=3,
         max_iter=100,
-        grid=peers.AM_GRID_QUICK,  # the defaults row is a grid member too
+        grid=AM_GRID_QUICK,  # the defaults row is a grid member too
         cfm_solvers=("dopri5",),
         equal_time=True,
     ),
     # Full: library defaults (max_iter from the estimators), 5 seeds, every dataset, the full grid.
     "full": dict(
-        synthetic=synthetic_names("full"),
+        synthetic=list(SYNTHETIC_DATASETS),
         real=list(REAL_DATASETS),
         n_per_time=1000,
         seeds_synthetic=5,
         seeds_real=5,
         max_iter=None,
-        grid=peers.AM_GRID_FULL,
+        grid=AM_GRID_FULL,
         cfm_solvers=("dopri5", "euler"),
         equal_time=True,
     ),
@@ -63,31 +70,16 @@ def build_methods(cfg, device="auto", grid=True, peers_on=True, cfm=True, estima
     base = {"device": device}
     if cfg["max_iter"] is not None:
         base["max_iter"] = cfg["max_iter"]
-    methods = peers.am_methods(base, estimators)
-    ref_name = methods[0].name
+    methods = am_methods(base, estimators)
+    reference = methods[0].name
     # Peers get the same optimiser steps as our defaults row.
     steps = cfg["max_iter"] or ActionMatchingRegressor().max_iter
     if grid:
-        for params in cfg["grid"]:
-            p = {**base, **params}
-            if cfg["max_iter"] is not None and "max_iter" in params:
-                p["max_iter"] = cfg["max_iter"]  # quick mode: keep iteration counts tiny
-            label = "AM grid: " + ", ".join(f"{k}={v}" for k, v in params.items())
-            m = peers.AMMethod("ActionMatchingRegressor", p, label=label)
-            m.grid = True
-            methods.append(m)
+        methods += grid_methods(cfg["grid"], base, max_iter=cfg["max_iter"])
     if peers_on:
-        methods += peers.peer_methods(steps, solvers=cfg["cfm_solvers"] if cfm else ())
-        for m in methods:
-            if isinstance(m, peers.CFMMethod):
-                m.device = device
+        methods += peer_methods(steps, solvers=cfg["cfm_solvers"] if cfm else (), device=device)
         if cfg["equal_time"] and cfm:
-            for variant in ("ot", "i"):
-                m = peers.CFMMethod(variant, max_iter=steps, device=device,
-                                    label=f"{'OT' if variant == 'ot' else 'I'}-CFM (dopri5, "
-                                          f"equal wall time)")
-                m.match_time_of = ref_name
-                methods.append(m)
+            methods += equal_time_methods(reference, steps, device=device)
     return methods
 
 
@@ -100,7 +92,7 @@ def select_best_of_grid(records):
     out = []
     for ds in dict.fromkeys(r["dataset"] for r in records):
         grid = [r for r in records if r["dataset"] == ds
-                and (r.get("grid") or r["method"] == DEFAULTS_LABEL)]
+                and (r["grid"] or r["method"] == DEFAULTS_LABEL)]
         if not grid:
             continue
         scores = {}
@@ -108,8 +100,9 @@ def select_best_of_grid(records):
             loo = [r["w1"] for r in grid if r["method"] == name and r["protocol"] == "loo"]
             chain = [r["w1"] for r in grid if r["method"] == name and r["protocol"] == "chain"]
             vals = loo or chain
-            if vals:
-                scores[name] = sum(vals) / len(vals)
+            if vals:  # a diverged config (NaN) is never the best
+                score = sum(vals) / len(vals)
+                scores[name] = score if math.isfinite(score) else math.inf
         if not scores:
             continue
         best = min(scores, key=scores.get)
@@ -123,22 +116,38 @@ def select_best_of_grid(records):
     return out
 
 
-def run_accuracy(datasets, methods, seeds, cfg, data_dir, device, records):
+def run_accuracy(datasets, methods, seeds, cfg, data_dir, device):
+    """Accuracy records of every method on every dataset."""
+    records = []
     for ds in datasets:
         log(f"== {ds}")
-        for m in methods:  # equal-time budgets are per dataset
-            if getattr(m, "match_time_of", None):
-                m.time_budget = None
-        recs = accuracy.run_dataset(ds, methods, seeds=seeds, data_dir=data_dir,
-                                    n_per_time=cfg["n_per_time"], device=device)
-        for r in recs:
-            m = next(mm for mm in methods if mm.name == r["method"])
-            r["grid"] = bool(getattr(m, "grid", False))
-        records += recs
+        records += accuracy.run_dataset(ds, methods, seeds=seeds, data_dir=data_dir,
+                                        n_per_time=cfg["n_per_time"], device=device)
+    return records
+
+
+def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
+    """The ``tuned`` section: its records, written to ``<name>.{json,md}``."""
+    log("== tuned")
+    records = tuned.run(datasets, seeds=seeds, data_dir=data_dir)
+    md = tuned.markdown(records, machine)
+    paths = write_results(name, {"machine": machine, "records": records}, md, out_dir)
+    log(md)
+    log(f"wrote {paths[0]} and {paths[1]}")
+    return records
+
+
+def _real_present(names, data_dir):
+    """The real datasets among ``names`` whose files exist (a line says which are missing)."""
+    present = [d for d in names if d not in REAL_DATASETS or d in available_real(data_dir)]
+    missing = sorted(set(names) - set(present))
+    if missing:
+        log(f"real data missing in {data_dir}: {missing} (skipped)")
+    return present
 
 
 def markdown(payload):
-    recs = [r for r in payload["records"] if not r.get("grid")]
+    recs = [r for r in payload["records"] if not r["grid"]]
     m = payload["machine"]
     head = (f"# sklearn-am benchmarks — {payload['name']} ({payload['mode']} mode)\n\n"
             f"Machine: {m['platform']}, {m['cpu_count']} CPUs, torch {m['torch']} "
@@ -165,19 +174,20 @@ def main(argv=None):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="minutes on 2 CPU cores (default)")
     g.add_argument("--full", action="store_true", help="long runs: 5 seeds, all data, grid")
-    p.add_argument("--name", default=None, help="results/<name>.json|md (default: the mode)")
-    p.add_argument("--sections", default="synthetic,real,speed",
-                   help="comma list of synthetic, real, speed")
+    p.add_argument("--name", default=None,
+                   help="results/<name>.json|md (default: the mode; tuned alone: tuned)")
+    p.add_argument("--sections", default=DEFAULT_SECTIONS,
+                   help=f"comma list of {', '.join(SECTIONS)} (default {DEFAULT_SECTIONS})")
     p.add_argument("--datasets", default=None,
                    help="comma list overriding the mode's datasets (synthetic or real names)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (override)")
     p.add_argument("--max-iter", type=int, default=None,
-                   help="optimiser steps of ours and of the peers (override)")
+                   help="optimiser steps of ours and of the peers (override; not tuned)")
     p.add_argument("--n-per-time", type=int, default=None, help="synthetic points per snapshot")
     p.add_argument("--no-grid", action="store_true")
     p.add_argument("--no-peers", action="store_true", help="ours only (no peers, no baselines)")
     p.add_argument("--estimators", default=None,
-                   help="comma list of sklearn_am estimators (default: all exported)")
+                   help="comma list of sklearn_am estimators (default: all three)")
     p.add_argument("--no-cfm", action="store_true", help="skip the TorchCFM peers (keep baselines)")
     p.add_argument("--data-dir", default=None,
                    help="folder of the real CSVs (default $SKLEARN_AM_DATA or ../shared/data)")
@@ -196,18 +206,33 @@ def main(argv=None):
     if args.seeds is not None:
         cfg["seeds_synthetic"] = cfg["seeds_real"] = args.seeds
     sections = set(args.sections.split(","))
-    synth, real = cfg["synthetic"], cfg["real"]
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        p.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    synth, real, real_tuned = cfg["synthetic"], cfg["real"], list(tuned.DATASETS)
     if args.datasets:
         chosen = args.datasets.split(",")
-        synth = [d for d in chosen if d not in REAL_DATASETS and not d.endswith((".csv", ".npz"))]
-        real = [d for d in chosen if d in REAL_DATASETS or d.endswith((".csv", ".npz"))]
+        synth = [d for d in chosen if not is_real(d)]
+        real = real_tuned = [d for d in chosen if is_real(d)]
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     configure_threads(args.threads)
     name = args.name or mode
     start = time.perf_counter()
     machine = machine_info(args.device)
-    log(f"sklearn-am benchmarks: mode={mode}, device={machine['device']}, "
-        f"threads={machine['torch_threads']}, torchcfm={machine['torchcfm']}")
+    log(f"sklearn-am benchmarks: mode={mode}, sections={sorted(sections)}, "
+        f"device={machine['device']}, threads={machine['torch_threads']}, "
+        f"torchcfm={machine['torchcfm']}")
+
+    if "tuned" in sections:
+        # Alone, it is the run ("tuned" by default); beside others, "<name>_tuned" so that a
+        # named run never overwrites the published tuned.json.
+        tuned_name = (args.name or "tuned") if sections == {"tuned"} else \
+            (f"{args.name}_tuned" if args.name else "tuned")
+        run_tuned(_real_present(real_tuned, data_dir), SEEDS[: args.seeds or 1], data_dir,
+                  tuned_name, args.out_dir, machine)
+        if sections == {"tuned"}:
+            return None
+
     methods = build_methods(cfg, device=args.device, grid=not args.no_grid,
                             peers_on=not args.no_peers, cfm=not args.no_cfm,
                             estimators=args.estimators.split(",") if args.estimators else None)
@@ -215,13 +240,10 @@ def main(argv=None):
     seeds_syn = list(SEEDS[: cfg["seeds_synthetic"]])
     seeds_real = list(SEEDS[: cfg["seeds_real"]])
     if "synthetic" in sections and synth:
-        run_accuracy(synth, methods, seeds_syn, cfg, data_dir, args.device, records)
+        records += run_accuracy(synth, methods, seeds_syn, cfg, data_dir, args.device)
     if "real" in sections and real:
-        present = [d for d in real if d not in REAL_DATASETS or d in available_real(data_dir)]
-        missing = sorted(set(real) - set(present))
-        if missing:
-            log(f"real data missing in {data_dir}: {missing} (skipped)")
-        run_accuracy(present, methods, seeds_real, cfg, data_dir, args.device, records)
+        records += run_accuracy(_real_present(real, data_dir), methods, seeds_real, cfg,
+                                data_dir, args.device)
     records += select_best_of_grid(records)
     speed_res = None
     if "speed" in sections:

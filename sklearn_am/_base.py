@@ -1,23 +1,24 @@
 """BaseActionMatching: what every Action Matching estimator shares.
 
-It owns parameter validation, the conversion between the user's units and the
-model's, the one call to the training loop, and the public methods (push,
-transform, velocity, potential, sample, score). Subclasses fill in hooks:
+It owns parameter validation, the model's units (:mod:`sklearn_am._units`), the one
+call to the training loop, and the public methods (push, transform, velocity,
+potential, sample, score). Everything that depends on the kind of dynamics lives in
+a dynamics object (:mod:`sklearn_am._dynamics`) that the estimator builds from its
+parameters in one hook, ``_make_dynamics``; a second hook, ``_solver_options``,
+says how pushes are integrated. Nothing else is overridden.
 
-- ``_loss(potential, batch, generator)``: the objective (AM, eAM, uAM);
-- ``_path()`` and ``_coupling()``: how snapshots are interpolated;
-- ``_integrate(...)``: how points are pushed (ODE, SDE, weighted ODE).
-
-Model units
------------
-Points are centred and divided by one scalar scale a (isotropic, so gradient
-fields stay gradient fields); times are mapped to τ = (t − t_first)/T, T the fitted
-time span. If s' is the potential learnt in these units, the potential in the
-user's units is s = (a²/T)·s' and the velocity is ∇ₓs = (a/T)·∇s'. The learning
-problem is then the same for every dataset's scale, so defaults carry over.
+Return contract (all estimators)
+--------------------------------
+``push(X, t_from, t_to)`` returns the pushed points ``X_to``; with
+``return_weights=True`` it also returns each point's growth factor (ones where mass
+is conserved), and with ``return_path=True`` (or ``t_eval``) the states along the
+way and their times, always in the order ``X_to, weights, path, path_times``.
+``sample(n_samples, t)`` returns ``X`` like ``KernelDensity.sample``; with
+``return_weights=True`` also the mass each point carries.
 """
 
 import copy
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -25,14 +26,18 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._device import module_on, resolve_device, to_numpy, to_tensor, torch_generator
+from ._dynamics import Transport
+from ._noise import RowNoise, row_keys
+from ._paths import INTERPOLATIONS, Snapshots
+from ._solvers import ODE_SOLVERS
 from ._training import train
-from .losses import action_loss, am_integrand
+from ._units import Units
 from .networks import ACTIVATIONS, MLPPotential
-from .paths import InterpolationSampler, LinearPath, QuadratureSampler, Snapshots
-from .solvers import SOLVERS, integrate
+from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, StrOptions, _fit_context
 
 #: Interpolation "auto" switches from OT interpolation to quadrature at this many
@@ -47,10 +52,21 @@ SCORE_POINTS = 8192
 SCORE_SEED = 0
 #: Rows pushed through the network at once at inference.
 INFERENCE_CHUNK = 65_536
+_MAX_SEED = np.iinfo(np.int32).max
 
-_INTERPOLATIONS = {"ot": "exact", "independent": "independent"}
+
+def _deterministic(estimator):
+    """``available_if`` check of ``inverse_transform``: only ODE dynamics invert."""
+    if estimator._make_dynamics().stochastic:
+        raise AttributeError(
+            f"{type(estimator).__name__} has no inverse_transform: its dynamics are "
+            "stochastic (an SDE), which has no inverse map; integrating backwards would "
+            "need the score ∇log q_t, which entropic Action Matching does not learn."
+        )
+    return True
 
 
+@fill_shared_docs
 class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Base class of Action Matching estimators. Not for direct use."""
 
@@ -60,8 +76,8 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "interpolation": [StrOptions({"ot", "independent", "quadrature", "auto"})],
-        "solver": [StrOptions(set(SOLVERS))],
+        "interpolation": [StrOptions(set(INTERPOLATIONS) - {"bridge"} | {"auto"})],
+        "solver": [StrOptions(set(ODE_SOLVERS))],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "solver_tol": [Interval(Real, 0, None, closed="neither")],
         "device": [str],
@@ -108,40 +124,14 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ hooks
-    def _loss(self, potential, batch, generator):
-        """The objective on one batch (plain AM here)."""
-        return action_loss(potential, batch, am_integrand)
+    def _make_dynamics(self):
+        """The dynamics this estimator's parameters describe (not yet bound to data)."""
+        return Transport()
 
-    def _path(self, interpolation):
-        """The path between paired snapshot points, in model units."""
-        return LinearPath()
-
-    def _coupling(self, interpolation):
-        """The pairing method for an interpolation name, and ``reg(dt)`` (None: unregularised)."""
-        return _INTERPOLATIONS[interpolation], None
-
-    def _snapshot_masses(self, X, times, sample_weight):
-        """The rows, times and per-time masses to train on (balanced: masses None)."""
-        if sample_weight is not None:
-            raise TypeError(f"{type(self).__name__} does not take sample_weight.")
-        return X, times, None
-
-    def _set_dynamics(self):
-        """Fix fitted parameters of the dynamics; called by ``_fit`` after the units."""
-
-    def _integrate(self, potential, x, tau_from, tau_to, *, return_path, t_eval,
-                   random_state):
-        """Push model-unit points ``x`` (a tensor) from τ_from to τ_to by the ODE."""
-        n_steps = max(1, int(np.ceil(self.n_steps * abs(tau_to - tau_from))))
-
-        def field(z, tau):
-            return potential.velocity(z, torch.full_like(z[:, 0], tau))
-
-        return integrate(
-            field, x, tau_from, tau_to, method=self.solver, n_steps=n_steps,
-            t_eval=t_eval, rtol=self.solver_tol, atol=self.solver_tol,
-            return_path=return_path,
-        )
+    def _solver_options(self):
+        """How pushes are integrated: keyword arguments of ``_solvers.integrate``."""
+        return {"method": self.solver, "n_steps": self.n_steps, "rtol": self.solver_tol,
+                "atol": self.solver_tol}
 
     # -------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -163,49 +153,61 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         return self._fit(X, y)
 
-    def _fit(self, X, y, masses=None, sample_weight=None):
+    def _fit(self, X, y, sample_weight=None):
+        """The one fitting procedure: data → units → dynamics → training → attributes."""
         warm = self.warm_start and hasattr(self, "potential_")
         X, times = self._validate_fit_data(X, y, reset=not warm)
-        if masses is None:
-            X, times, masses = self._snapshot_masses(X, times, sample_weight)
-        self._validate_hidden_layer_sizes()
+        name = type(self).__name__
+        dynamics = self._make_dynamics()
+        X, times, masses = dynamics.population(X, times, sample_weight, name)
+        hidden_layer_sizes = self._checked_hidden_layer_sizes()
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
-        if not warm:
-            self._set_units(X, times)
-        self._set_dynamics()
-        x_model, tau = self._to_model(X), self._to_model_time(times)
-        snapshots = Snapshots(x_model, tau, device, masses=masses)
-        generator = torch_generator(rng.randint(np.iinfo(np.int32).max), device)
+        units = self._units if warm else Units.from_data(X, times)
+        dynamics.bind(units, masses)
+        relative = None if masses is None else masses / masses[0]
+        snapshots = Snapshots(units.to_model(X), units.to_tau(times), device, masses=relative)
+        generator = torch_generator(rng.randint(_MAX_SEED), device)
         if warm:
             potential = copy.deepcopy(self.potential_)
         else:
-            init = torch_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
-            potential = MLPPotential(
-                X.shape[1], self.hidden_layer_sizes_, self.activation, generator=init
-            )
+            init = torch_generator(rng.randint(_MAX_SEED), "cpu")
+            potential = MLPPotential(X.shape[1], hidden_layer_sizes, self.activation,
+                                     generator=init)
         potential.to(device)
-        self.interpolation_ = self._resolve_interpolation(snapshots.n_times)
-        sampler = self._sampler(snapshots, rng, n_draws=self.max_iter * self.batch_size)
+        interpolation = self._resolved_interpolation(dynamics, snapshots.n_times)
+        sampler = dynamics.sampler(snapshots, interpolation, rng,
+                                   n_draws=self.max_iter * self.batch_size)
         curve = train(
             potential,
             sampler,
-            lambda net, batch: self._loss(net, batch, generator),
+            lambda net, batch: dynamics.loss(net, batch, generator),
             max_iter=self.max_iter,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate_init,
             generator=generator,
             verbose=self.verbose,
-            name=type(self).__name__,
+            name=name,
         )
+        first = snapshots.snapshot(0)
+        keep = np.sort(rng.permutation(len(first))[:MAX_SOURCE_SAMPLES])
+
+        # Every fitted attribute is set here, and only here.
+        self.x_center_, self.x_scale_ = units.center, units.scale
+        self.time_origin_, self.time_scale_ = units.origin, units.span
+        self.hidden_layer_sizes_ = hidden_layer_sizes
+        self.interpolation_ = interpolation
         self.potential_ = potential.to("cpu")
-        self.times_ = snapshots.times * self.time_scale_ + self.time_origin_
+        self.times_ = units.from_tau(snapshots.times)
         self.loss_curve_ = (self.loss_curve_ if warm else []) + curve
         self.n_iter_ = (self.n_iter_ if warm else 0) + len(curve)
         self.device_ = str(device)
-        first = snapshots.snapshot(0)
-        keep = rng.permutation(len(first))[:MAX_SOURCE_SAMPLES]
-        self.source_samples_ = self._from_model(first[np.sort(keep)])
+        self.source_samples_ = units.from_model(first[keep])
+        for attribute, value in dynamics.fitted_attributes(units).items():
+            setattr(self, attribute, value)
+        if dynamics.stochastic:
+            self.noise_seed_ = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        self._dynamics = dynamics
         return self
 
     def _validate_fit_data(self, X, y, reset):
@@ -221,7 +223,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return X, times
 
-    def _validate_hidden_layer_sizes(self):
+    def _checked_hidden_layer_sizes(self):
         sizes = np.ravel(np.asarray(self.hidden_layer_sizes, dtype=object))
         if sizes.size == 0 or not all(
             isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in sizes
@@ -230,48 +232,21 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "hidden_layer_sizes must be a positive int or a non-empty sequence of "
                 f"positive ints, got {self.hidden_layer_sizes!r}."
             )
-        if np.ndim(self.hidden_layer_sizes) == 0:
-            self.hidden_layer_sizes_ = (int(self.hidden_layer_sizes),)
-        else:
-            self.hidden_layer_sizes_ = tuple(int(v) for v in sizes)
+        return tuple(int(v) for v in sizes)
 
-    def _resolve_interpolation(self, n_times):
+    def _resolved_interpolation(self, dynamics, n_times):
         if self.interpolation == "auto":
-            return "quadrature" if n_times >= DENSE_SNAPSHOTS else "ot"
+            return "quadrature" if n_times >= DENSE_SNAPSHOTS else dynamics.sparse_interpolation
         return self.interpolation
 
-    def _sampler(self, snapshots, rng, n_draws):
-        if self.interpolation_ == "quadrature":
-            return QuadratureSampler(snapshots)
-        coupling, reg = self._coupling(self.interpolation_)
-        return InterpolationSampler(
-            snapshots, coupling, self._path(self.interpolation_), n_draws, rng, reg=reg
-        )
-
-    # ------------------------------------------------------------ units
-    def _set_units(self, X, times):
-        self.x_center_ = X.mean(axis=0).astype(np.float64)
-        scale = float(np.sqrt(np.mean(X.astype(np.float64).var(axis=0))))
-        self.x_scale_ = scale if scale > 0 else 1.0
-        self.time_origin_ = float(times.min())
-        self.time_scale_ = float(times.max() - times.min())
-
-    def _to_model(self, X):
-        return (np.asarray(X, dtype=np.float64) - self.x_center_) / self.x_scale_
-
-    def _from_model(self, x):
-        return np.asarray(x, dtype=np.float64) * self.x_scale_ + self.x_center_
-
-    def _to_model_time(self, t):
-        return (np.asarray(t, dtype=np.float64) - self.time_origin_) / self.time_scale_
+    @property
+    def _units(self):
+        return Units(self.x_center_, self.x_scale_, self.time_origin_, self.time_scale_)
 
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-
-    def _model_tensor(self, X, device):
-        return to_tensor(self._to_model(X), device)
 
     def _check_time(self, t, name):
         if not isinstance(t, Real) or isinstance(t, bool) or not np.isfinite(t):
@@ -289,14 +264,20 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _row_times(self, t, n_rows, name="t"):
         """``t`` as one time per row (model units), from a scalar or a 1-D array."""
         if np.ndim(t) == 0:
-            return np.full(n_rows, self._to_model_time(self._check_time(_as_real(t, name), name)))
+            t = self._check_time(_as_real(t, name), name)
+            return np.full(n_rows, self._units.to_tau(t))
         t = _check_times(t, n_rows, name=name)
         for value in (t.min(), t.max()):
             self._check_time(float(value), name)
-        return self._to_model_time(t)
+        return self._units.to_tau(t)
 
-    def push(self, X, t_from, t_to, return_path=False, t_eval=None):
-        """Push points observed at ``t_from`` to ``t_to`` along dx/dt = ∇ₓs(x, t).
+    def push(self, X, t_from, t_to, *, return_path=False, t_eval=None, return_weights=False,
+             random_state=None):
+        """Push points observed at ``t_from`` to ``t_to`` along the learnt dynamics.
+
+        Deterministic dynamics integrate dx/dt = ∇ₓs(x, t) (with the growth of
+        log-weights, d log w/dt = g, where mass changes); stochastic ones simulate
+        dX = ∇ₓs dt + σ_t dW forwards in time.
 
         Parameters
         ----------
@@ -304,17 +285,26 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Points at time ``t_from``.
         t_from, t_to : float
             Start and end time, inside the fitted range (else a warning);
-            ``t_to < t_from`` integrates backwards.
+            ``t_to < t_from`` integrates backwards (deterministic dynamics only).
         return_path : bool, default=False
             Also return the intermediate states.
         t_eval : array-like of float, default=None
             Times of the returned path (monotone from ``t_from`` to ``t_to``);
             default: the solver's steps. Implies ``return_path=True``.
+        return_weights : bool, default=False
+            Also return each point's growth factor w = exp(∫ g dt): the mass a
+            point of mass 1 at ``t_from`` has at ``t_to`` (all ones where mass is
+            conserved).
+        random_state : int, RandomState instance or None, default=None
+            Seed of the noise of stochastic dynamics; None uses ``noise_seed_``,
+            so repeated calls give the same paths. Ignored by deterministic ones.
 
         Returns
         -------
         X_to : ndarray of shape (n_samples, n_features)
             The points at ``t_to``, in the dtype of ``X``.
+        weights : ndarray of shape (n_samples,)
+            Growth factors; only with ``return_weights``.
         path : ndarray of shape (n_times, n_samples, n_features)
             States along the way, ``path[-1]`` equal to ``X_to``. Only with
             ``return_path`` or ``t_eval``.
@@ -323,41 +313,59 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ``t_eval``.
         """
         X = self._check_X(X)
-        return self._push(X, t_from, t_to, return_path=return_path, t_eval=t_eval)
+        return self._push(X, t_from, t_to, return_path=return_path, t_eval=t_eval,
+                          return_weights=return_weights, random_state=random_state)
 
-    def _push(self, X, t_from, t_to, *, return_path=False, t_eval=None, random_state=None):
+    def _push(self, X, t_from, t_to, *, return_path=False, t_eval=None, return_weights=False,
+              random_state=None):
         t_from = self._check_time(_as_real(t_from, "t_from"), "t_from")
         t_to = self._check_time(_as_real(t_to, "t_to"), "t_to")
+        dynamics, units = self._dynamics, self._units
+        if dynamics.stochastic and t_to < t_from:
+            raise ValueError(
+                f"t_to={t_to:g} is before t_from={t_from:g}: {type(self).__name__} "
+                "simulates the SDE forwards in time only (running it backwards would "
+                "need the score ∇log q_t, which is not learnt)."
+            )
         tau_eval, requested = None, None
         if t_eval is not None:
             grid, requested = _check_t_eval(t_eval, t_from, t_to)
-            tau_eval = self._to_model_time(grid)
+            tau_eval = [float(v) for v in units.to_tau(grid)]
             return_path = True
-        tau_from, tau_to = self._to_model_time(t_from), self._to_model_time(t_to)
+        tau_from, tau_to = float(units.to_tau(t_from)), float(units.to_tau(t_to))
+        options = self._solver_options()
+        options["n_steps"] = max(1, math.ceil(options["n_steps"] * abs(tau_to - tau_from)))
+        noise = None
+        if dynamics.stochastic:
+            seed = self.noise_seed_ if random_state is None else \
+                check_random_state(random_state).randint(_MAX_SEED)
+            noise = RowNoise(row_keys(X, seed))
         device = resolve_device(self.device)
         potential = module_on(self.potential_, device)
-        finals, paths, times = [], [], None
+        finals, weights, paths, times = [], [], [], None
         for start in range(0, max(len(X), 1), INFERENCE_CHUNK):
-            x = self._model_tensor(X[start : start + INFERENCE_CHUNK], device)
-            out = self._integrate(
-                potential, x, float(tau_from), float(tau_to), return_path=return_path,
-                t_eval=None if tau_eval is None else list(tau_eval),
-                random_state=random_state,
+            x = to_tensor(units.to_model(X[start : start + INFERENCE_CHUNK]), device)
+            out = dynamics.push(
+                potential, x, tau_from, tau_to, options=options, return_path=return_path,
+                t_eval=tau_eval, noise=None if noise is None else noise.take(len(x)),
             )
+            finals.append(units.from_model(to_numpy(out.x, np.float64)))
+            if return_weights:
+                log_w = 0.0 if out.log_weights is None else to_numpy(out.log_weights, np.float64)
+                weights.append(np.exp(np.broadcast_to(log_w, (len(x),))))
             if return_path:
-                final, path, times = out
-                paths.append(self._from_model(to_numpy(path, np.float64)))
-            else:
-                final = out
-            finals.append(self._from_model(to_numpy(final, np.float64)))
-        X_to = np.concatenate(finals).astype(X.dtype, copy=False)
-        if not return_path:
-            return X_to
-        path = np.concatenate(paths, axis=1).astype(X.dtype, copy=False)
-        path_times = np.asarray(times, dtype=np.float64) * self.time_scale_ + self.time_origin_
-        if requested is not None:
-            path, path_times = path[requested], path_times[requested]
-        return X_to, path, path_times
+                paths.append(units.from_model(to_numpy(out.path, np.float64)))
+                times = out.path_times
+        result = [np.concatenate(finals).astype(X.dtype, copy=False)]
+        if return_weights:
+            result.append(np.concatenate(weights).astype(X.dtype, copy=False))
+        if return_path:
+            path = np.concatenate(paths, axis=1).astype(X.dtype, copy=False)
+            path_times = units.from_tau(times)
+            if requested is not None:
+                path, path_times = path[requested], path_times[requested]
+            result += [path, path_times]
+        return result[0] if len(result) == 1 else tuple(result)
 
     def _default_times(self):
         check_is_fitted(self)
@@ -381,11 +389,12 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         source, target = self._default_times()
         return self._push(self._check_X(X), source, target)
 
+    @available_if(_deterministic)
     def inverse_transform(self, X):
         """Push X backwards, from ``target_time`` to ``source_time``.
 
         The ODE is time-reversible, so this undoes :meth:`transform` up to the
-        solver's error.
+        solver's error. Not available for stochastic dynamics.
 
         Parameters
         ----------
@@ -403,39 +412,30 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def velocity(self, X, t):
         """The learnt velocity ∇ₓs(x, t), in the units of X per unit of time.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        t : float or array-like of shape (n_samples,)
-            One time for all rows, or one per row.
-
-        Returns
-        -------
-        V : ndarray of shape (n_samples, n_features)
+        {{velocity_doc}}
         """
         X = self._check_X(X)
         tau = self._row_times(t, X.shape[0])
         grad = self._evaluate(X, tau, lambda net, x, s: net.velocity(x, s))
-        return (grad * (self.x_scale_ / self.time_scale_)).astype(X.dtype, copy=False)
+        return (grad * self._units.velocity).astype(X.dtype, copy=False)
 
     def potential(self, X, t):
         """The learnt potential s(x, t) (defined up to a function of t alone).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        t : float or array-like of shape (n_samples,)
-            One time for all rows, or one per row.
+        {{X_t}}
 
         Returns
         -------
         s : ndarray of shape (n_samples,)
+            The potential at each point, in units of X² per unit of time.
         """
         X = self._check_X(X)
         tau = self._row_times(t, X.shape[0])
         with torch.no_grad():
             s = self._evaluate(X, tau, lambda net, x, t_: net(x, t_))
-        return (s * (self.x_scale_**2 / self.time_scale_)).astype(X.dtype, copy=False)
+        return (s * self._units.action).astype(X.dtype, copy=False)
 
     def _evaluate(self, X, tau, fn):
         device = resolve_device(self.device)
@@ -443,12 +443,12 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out = []
         for start in range(0, max(len(X), 1), INFERENCE_CHUNK):
             stop = start + INFERENCE_CHUNK
-            x = self._model_tensor(X[start:stop], device)
+            x = to_tensor(self._units.to_model(X[start:stop]), device)
             t = torch.as_tensor(tau[start:stop], dtype=torch.float32, device=device)
             out.append(to_numpy(fn(net, x, t), np.float64))
         return np.concatenate(out)
 
-    def sample(self, n_samples=1, t=None, random_state=None):
+    def sample(self, n_samples=1, t=None, random_state=None, return_weights=False):
         """Draw points of the earliest snapshot and push them to time ``t``.
 
         Parameters
@@ -459,20 +459,31 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Target time; default ``target_time`` (the latest fitted time).
         random_state : int, RandomState instance or None, default=None
             Which stored points are drawn (and, for stochastic dynamics, the noise).
+        return_weights : bool, default=False
+            Also return the mass each point carries at ``t``.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
+            The sampled points.
+        weights : ndarray of shape (n_samples,)
+            Only with ``return_weights``: each point's mass. They sum to the
+            predicted total mass at ``t``: 1 where mass is conserved, and in the
+            units of ``masses_`` (rows, or sums of ``sample_weight``) for
+            unbalanced dynamics.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(random_state)
         t = self._default_times()[1] if t is None else t
         rows = rng.randint(len(self.source_samples_), size=n_samples)
-        return self._push(
-            self.source_samples_[rows], self.times_[0], t, random_state=rng
-        )
+        out = self._push(self.source_samples_[rows], self.times_[0], t, random_state=rng,
+                         return_weights=return_weights)
+        if not return_weights:
+            return out
+        X, growth = out
+        return X, growth * (self._dynamics.initial_mass() / n_samples)
 
     def score(self, X, y):
         """Minus the Action Matching loss of the snapshots (X, y); greater is better.
@@ -484,12 +495,14 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Observed points.
         y : array-like of shape (n_samples,)
             Observation times, at least 2 distinct values.
 
         Returns
         -------
         score : float
+            Minus the loss; greater is better.
         """
         X = self._check_X(X)
         times = _check_times(y, X.shape[0])
@@ -497,18 +510,18 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 "score needs snapshots at 2 or more distinct times in y; got one."
             )
+        dynamics, units = self._dynamics, self._units
+        X, times, masses = dynamics.population(X, times, None, type(self).__name__)
         device = resolve_device(self.device)
         potential = module_on(self.potential_, device)
-        snapshots = Snapshots(self._to_model(X), self._to_model_time(times), device,
-                              masses=self._score_masses(X, times))
-        sampler = self._sampler(snapshots, np.random.RandomState(SCORE_SEED), SCORE_POINTS)
+        snapshots = Snapshots(units.to_model(X), units.to_tau(times), device,
+                              masses=None if masses is None else masses / masses[0])
+        sampler = dynamics.sampler(snapshots, self.interpolation_,
+                                   np.random.RandomState(SCORE_SEED), SCORE_POINTS)
         generator = torch_generator(SCORE_SEED, device)
         batch = sampler.draw(SCORE_POINTS, generator)
-        loss = float(self._loss(potential, batch, generator).detach())
-        return -loss * self.x_scale_**2 / self.time_scale_
-
-    def _score_masses(self, X, times):
-        return None
+        loss = float(dynamics.loss(potential, batch, generator).detach())
+        return -loss * units.action
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -22,7 +22,14 @@ import scipy.sparse as sp
 from scipy.spatial.distance import cdist, pdist
 from sklearn.exceptions import ConvergenceWarning
 
+from .utils._docstring import doc_filler
 from .utils._sklearn import Interval, validate_params
+
+_fill_docs = doc_filler({"clouds": """\
+X : array-like of shape (n_samples_X, n_features)
+    First point cloud.
+Y : array-like of shape (n_samples_Y, n_features)
+    Second point cloud."""})
 
 __all__ = ["energy_distance", "mmd", "wasserstein_distance"]
 
@@ -171,6 +178,7 @@ def _median_sq_distance(X, Y):
     },
     prefer_skip_nested_validation=True,
 )
+@_fill_docs
 def wasserstein_distance(X, Y, *, p=1, x_weights=None, y_weights=None, max_iter=10_000_000):
     """Exact p-Wasserstein distance between two weighted point clouds.
 
@@ -181,10 +189,7 @@ def wasserstein_distance(X, Y, *, p=1, x_weights=None, y_weights=None, max_iter=
 
     Parameters
     ----------
-    X : array-like of shape (n_samples_X, n_features)
-        First point cloud.
-    Y : array-like of shape (n_samples_Y, n_features)
-        Second point cloud.
+    {{clouds}}
     p : float, default=1
         Order of the distance, ``p >= 1`` (typically 1 or 2).
     x_weights : array-like of shape (n_samples_X,), default=None
@@ -265,6 +270,7 @@ def wasserstein_distance(X, Y, *, p=1, x_weights=None, y_weights=None, max_iter=
     },
     prefer_skip_nested_validation=True,
 )
+@_fill_docs
 def mmd(X, Y, *, gamma=None):
     r"""Squared maximum mean discrepancy with a (multi-scale) Gaussian kernel.
 
@@ -283,10 +289,7 @@ def mmd(X, Y, *, gamma=None):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples_X, n_features)
-        First point cloud.
-    Y : array-like of shape (n_samples_Y, n_features)
-        Second point cloud.
+    {{clouds}}
     gamma : float or array-like of float, default=None
         Inverse squared length scale(s) of the Gaussian kernel(s). A sequence
         gives the sum of the corresponding kernels. None uses five scales
@@ -351,6 +354,7 @@ def mmd(X, Y, *, gamma=None):
     {"X": ["array-like"], "Y": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@_fill_docs
 def energy_distance(X, Y):
     """Energy distance between two point clouds.
 
@@ -364,10 +368,7 @@ def energy_distance(X, Y):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples_X, n_features)
-        First point cloud.
-    Y : array-like of shape (n_samples_Y, n_features)
-        Second point cloud.
+    {{clouds}}
 
     Returns
     -------

@@ -24,7 +24,33 @@ import math
 import torch
 from torch import nn
 
+from .utils._docstring import doc_filler
+
 __all__ = ["ACTIVATIONS", "MLPPotential", "Potential"]
+
+_fill_docs = doc_filler({
+    "x_t": """\
+x : Tensor of shape (n, d)
+    Points.
+t : Tensor of shape (n,)
+    One time per point.""",
+    "derivatives": """\
+Parameters
+----------
+x : Tensor of shape (n, d)
+    Points.
+t : Tensor of shape (n,)
+    One time per point.
+create_graph : bool, default=True
+    Keep the graph so that the result can be differentiated again
+    (training, Laplacians). ``False`` for inference.
+
+Returns
+-------
+s : Tensor of shape (n,)
+grad_x : Tensor of shape (n, d)
+dt : Tensor of shape (n,)""",
+})
 
 
 def _silu_prime(z):
@@ -46,6 +72,7 @@ ACTIVATIONS = {
 }
 
 
+@_fill_docs
 class Potential(nn.Module):
     """Base class of scalar potentials s(x, t) with autograd derivatives.
 
@@ -56,19 +83,7 @@ class Potential(nn.Module):
     def derivatives(self, x, t, create_graph=True):
         """Return s, ∇ₓs and ∂ₜs at ``(x, t)``.
 
-        Parameters
-        ----------
-        x : Tensor of shape (n, d)
-        t : Tensor of shape (n,)
-        create_graph : bool, default=True
-            Keep the graph so that the result can be differentiated again
-            (training, Laplacians). ``False`` for inference.
-
-        Returns
-        -------
-        s : Tensor of shape (n,)
-        grad_x : Tensor of shape (n, d)
-        dt : Tensor of shape (n,)
+        {{derivatives}}
         """
         with torch.enable_grad():
             if not x.requires_grad:
@@ -85,10 +100,20 @@ class Potential(nn.Module):
         return s, grad_x, dt
 
     def velocity(self, x, t):
-        """∇ₓs(x, t) with no graph kept, for ODE integration."""
+        """∇ₓs(x, t) with no graph kept, for ODE integration.
+
+        Parameters
+        ----------
+        {{x_t}}
+
+        Returns
+        -------
+        grad_x : Tensor of shape (n, d)
+        """
         return self.derivatives(x, t, create_graph=False)[1]
 
 
+@_fill_docs
 class MLPPotential(Potential):
     """A multi-layer perceptron s(x, t) on the concatenated input ``[x, t]``.
 
@@ -133,7 +158,13 @@ class MLPPotential(Potential):
 
     @torch.no_grad()
     def reset_parameters(self, generator=None):
-        """Draw the hidden weights from ``generator``; zero the output layer."""
+        """Draw the hidden weights from ``generator``; zero the output layer.
+
+        Parameters
+        ----------
+        generator : torch.Generator, default=None
+            Source of the random hidden weights (PyTorch's default when None).
+        """
         for layer in self.hidden:
             bound = 1.0 / math.sqrt(layer.in_features)
             # Kaiming-uniform with a = sqrt(5), as nn.Linear does, but seeded.
@@ -154,12 +185,26 @@ class MLPPotential(Potential):
         return h, pre_activations
 
     def forward(self, x, t):
+        """s(x, t).
+
+        Parameters
+        ----------
+        {{x_t}}
+
+        Returns
+        -------
+        s : Tensor of shape (n,)
+        """
         h, _ = self._hidden_pre_activations(x, t)
         return self.out(h).squeeze(-1)
 
     def derivatives(self, x, t, create_graph=True):
         """Return s, ∇ₓs and ∂ₜs by explicit back-propagation through the layers.
 
+        {{derivatives}}
+
+        Notes
+        -----
         With ``g_L = w_out`` and ``g_{l-1} = (g_l ⊙ σ'(z_l)) W_l``, the input
         gradient is ``g_0 = [∇ₓs, ∂ₜs]``. Written as forward operations, so
         autograd differentiates it once more for training (no double backward).

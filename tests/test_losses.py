@@ -1,4 +1,4 @@
-"""Tests of sklearn_am.losses: batched objectives vs slow per-sample references."""
+"""Tests of sklearn_am._losses: batched objectives vs slow per-sample references."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 from numpy.testing import assert_allclose
 from torch.func import grad, hessian
 
-from sklearn_am.losses import (
+from sklearn_am._losses import (
     Batch,
     action_loss,
     am_integrand,

@@ -1,4 +1,4 @@
-"""Tests of sklearn_am.paths and sklearn_am.couplings."""
+"""Tests of sklearn_am._paths and sklearn_am._couplings."""
 
 import numpy as np
 import pytest
@@ -7,9 +7,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from sklearn_am.couplings import entropic_reg, pair, pair_pool, plan
-from sklearn_am.losses import Batch
-from sklearn_am.paths import (
+from sklearn_am._couplings import entropic_reg, pair, pair_pool, plan
+from sklearn_am._losses import Batch
+from sklearn_am._paths import (
     BrownianBridgePath,
     InterpolationSampler,
     LinearPath,

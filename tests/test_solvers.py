@@ -1,4 +1,4 @@
-"""Tests of sklearn_am.solvers: convergence orders, tolerances, paths and the SDE."""
+"""Tests of sklearn_am._solvers: convergence orders, tolerances, paths and the SDE."""
 
 import math
 
@@ -7,12 +7,12 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from sklearn_am.solvers import SOLVERS, EulerMaruyama, integrate
+from sklearn_am._solvers import SOLVERS, EulerMaruyama, integrate
 
 
 def _decay(x, t):
-    """dx/dt = −x·t, solved by x(t) = x(0)·exp(−t²/2)."""
-    return -x * t
+    """dx/dt = −x·t, solved by x(t) = x(0)·exp(−t²/2); ``t`` holds one time per row."""
+    return -x * t.unsqueeze(-1)
 
 
 def _exact(x0, t0, t1):
@@ -110,7 +110,7 @@ def test_euler_maruyama_zero_drift_variance():
     sigma, T, n = 0.5, 2.0, 20_000
     x0 = torch.zeros(n, 1, dtype=torch.float64)
     x1 = integrate(lambda x, t: torch.zeros_like(x), x0, 0.0, T, method="euler_maruyama",
-                   n_steps=20, sigma=lambda t: sigma,
+                   n_steps=20, diffusion=lambda t: sigma,
                    generator=torch.Generator().manual_seed(0))
     assert_allclose(x1.var().item(), sigma**2 * T, rtol=0.05)
     assert abs(x1.mean().item()) < 5 * sigma * math.sqrt(T / n)
@@ -119,7 +119,7 @@ def test_euler_maruyama_zero_drift_variance():
 def test_euler_maruyama_seeded_generator_reproducible():
     def run(seed):
         return integrate(_decay, X0, 0.0, 1.0, method="euler_maruyama", n_steps=10,
-                         sigma=lambda t: 0.3, generator=torch.Generator().manual_seed(seed))
+                         diffusion=lambda t: 0.3, generator=torch.Generator().manual_seed(seed))
 
     assert torch.equal(run(1), run(1))
     assert not torch.equal(run(1), run(2))
@@ -127,7 +127,47 @@ def test_euler_maruyama_seeded_generator_reproducible():
 
 def test_euler_maruyama_zero_noise_is_euler():
     sde = integrate(_decay, X0, 0.0, 1.0, method="euler_maruyama", n_steps=10,
-                    sigma=lambda t: 0.0, generator=torch.Generator().manual_seed(0))
+                    diffusion=lambda t: 0.0, generator=torch.Generator().manual_seed(0))
     ode = integrate(_decay, X0, 0.0, 1.0, method="euler", n_steps=10)
     assert_allclose(sde, ode, rtol=1e-14)
     assert EulerMaruyama.stochastic and not SOLVERS["euler"].stochastic
+
+
+def test_registry_one_base_class_and_unknown_names():
+    from sklearn_am._solvers import ODE_SOLVERS, SDE_SOLVERS, Solver, get_solver
+
+    assert all(issubclass(cls, Solver) for cls in SOLVERS.values())
+    assert ODE_SOLVERS | SDE_SOLVERS == set(SOLVERS) and not ODE_SOLVERS & SDE_SOLVERS
+    assert "euler_maruyama" in SDE_SOLVERS
+    with pytest.raises(ValueError, match="Unknown solver 'rk5'.*choose one of"):
+        get_solver("rk5")
+    with pytest.raises(ValueError, match="Unknown solver"):
+        integrate(_decay, X0, 0.0, 1.0, method="RK4")
+
+
+def test_adaptive_step_control_is_per_row():
+    """A row's result does not depend on the rows integrated with it."""
+
+    def stiff_for_some(x, t):  # rows with a large first entry need small steps
+        return -x * (1.0 + 40.0 * (x[:, :1].abs() > 2.0))
+
+    X = torch.tensor([[0.5, 1.0], [3.0, -1.0], [-0.2, 0.3], [2.5, 0.1]], dtype=torch.float64)
+    together = integrate(stiff_for_some, X, 0.0, 1.0, method="dopri5", rtol=1e-6, atol=1e-6)
+    alone = torch.cat([integrate(stiff_for_some, X[i : i + 1], 0.0, 1.0, method="dopri5",
+                                 rtol=1e-6, atol=1e-6) for i in range(len(X))])
+    assert torch.equal(together, alone)
+    subset = integrate(stiff_for_some, X[[2, 0]], 0.0, 1.0, method="dopri5", rtol=1e-6,
+                       atol=1e-6)
+    assert torch.equal(subset, together[[2, 0]])
+
+
+def test_adaptive_uses_fewer_evaluations_on_easy_rows():
+    calls = []
+
+    def counted(x, t):
+        calls.append(len(x))
+        return _decay(x, t)
+
+    integrate(counted, X0, 0.0, 2.0, method="dopri5", rtol=1e-3, atol=1e-3, n_steps=1)
+    per_point = sum(calls) / len(X0)
+    assert per_point < 60, per_point  # a smooth decay needs a handful of steps

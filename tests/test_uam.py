@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose
 
 from conftest import FAST
 from sklearn_am import UnbalancedActionMatching
-from sklearn_am._uam import _systematic_counts
+from sklearn_am._weights import _systematic_counts
 from sklearn_am.metrics import wasserstein_distance
 
 TIMES = np.linspace(0.0, 1.0, 5)
@@ -87,8 +87,9 @@ def test_push_sample_shapes():
     X_to, w, path, times = est.push(X0, 0.0, 1.0, return_weights=True, t_eval=[0.5, 1.0])
     assert path.shape == (2, len(X0), 2)
     assert_allclose(path[-1], X_to)
-    S, weights = est.sample(40, random_state=0)
+    S, weights = est.sample(40, random_state=0, return_weights=True)
     assert S.shape == (40, 2) and weights.shape == (40,)
+    assert_allclose(est.sample(40, random_state=0), S)  # points alone by default
     assert est.inverse_transform(X_to).shape == X0.shape
 
 

@@ -1,46 +1,126 @@
 """Parameter and attribute descriptions shared by the estimators' docstrings.
 
-A class docstring names a shared entry with a line holding only ``{{name}}``
-(indented like a parameter); :func:`fill_shared_docs` replaces it. Tokens are
-double braces because numpydoc types already use single ones (``{"a", "b"}``).
+A class docstring names a shared entry with a line holding only ``{{name}}`` or
+``{{name:value}}`` (indented like a parameter); :func:`fill_shared_docs` replaces it,
+putting ``value`` where the entry says ``{value}`` (a default that differs between
+estimators). Tokens are double braces because numpydoc types already use single
+ones (``{"a", "b"}``).
 """
 
 import re
 
-__all__ = ["SHARED_PARAMETERS", "fill_shared_docs"]
+__all__ = ["SHARED_DOCS", "doc_filler", "fill_shared_docs"]
 
-SHARED_PARAMETERS = {
-    "hidden_layer_sizes": """\
+SHARED_DOCS = {
+    # ------------------------------------------------------------ parameters
+    # hidden_layer_sizes, activation, max_iter (default: the token's value),
+    # batch_size, learning_rate_init: the network and its training.
+    "training": """\
 hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
     Width of each hidden layer of the potential network s(x, t) (an MLP on
-    ``[x, t]``; the output layer starts at zero, so nothing happens before fit).""",
-    "batch_size": """\
+    ``[x, t]``; the output layer starts at zero, so nothing happens before fit).
+activation : {"silu", "tanh", "softplus"}, default="silu"
+    Smooth activation of the hidden layers (ReLU is not offered: its gradient
+    is piecewise constant).
+max_iter : int, default={value}
+    Number of optimiser (Adam) steps.
 batch_size : int, default=256
     Points per step on the path between snapshots, and points per step from
-    the first and from the last snapshot (boundary terms).""",
-    "learning_rate_init": """\
+    the first and from the last snapshot (boundary terms).
 learning_rate_init : float, default=1e-3
     Peak learning rate; a short linear warm-up is followed by cosine decay
     to 1 % of it, with gradient-norm clipping at 1.""",
+    "interpolation": """\
+interpolation : {"ot", "independent", "quadrature", "auto"}, default="ot"
+    How the time integral sees q_t between snapshots:
+
+    - ``"ot"``: pair points of consecutive snapshots by exact optimal
+      transport (minibatches of 512, POT's network simplex, solved once
+      before training) and interpolate linearly: McCann's displacement
+      interpolation, the right path for sparse snapshots (3–10 times);
+    - ``"independent"``: pair points at random and interpolate linearly (a
+      valid but blurrier path; cheaper);
+    - ``"quadrature"``: no interpolation; evaluate the integrand at the
+      observed snapshots with trapezoid weights (right for dense snapshots);
+    - ``"auto"``: ``"quadrature"`` from 20 distinct times up, else ``"ot"``.""",
+    # solver, n_steps, solver_tol: how ODE pushes are integrated.
+    "ode_solver": """\
+solver : {"euler", "heun", "rk4", "dopri5"}, default="rk4"
+    ODE integrator of ``push``/``transform``/``sample`` (of the positions
+    and, for unbalanced dynamics, the log-weights). ``"dopri5"`` is adaptive,
+    with its step size controlled separately for every row.
+n_steps : int, default=100
+    Steps of a fixed-step solver to cross the whole fitted time range; a
+    shorter push uses proportionally fewer (at least one). For ``"dopri5"``,
+    the first step is the same fraction of the range.
+solver_tol : float, default=1e-5
+    Relative and absolute tolerance of ``"dopri5"`` (in the model's units).""",
     "device": """\
 device : str, default="auto"
     Where to train and infer: ``"auto"`` (CUDA when available, else CPU),
     ``"cpu"``, ``"cuda"``, ``"cuda:N"``. The fitted network is kept on the CPU,
     so fitted models pickle and load on machines without a GPU.""",
-    "verbose": """\
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds weight initialisation, pairing and every draw of training; an int
+    gives identical fits on the CPU.""",
+    # verbose, source_time, target_time, warm_start.
+    "tail": """\
 verbose : int, default=0
-    Print the training loss about ten times during ``fit`` when > 0.""",
-    "source_time": """\
+    Print the training loss about ten times during ``fit`` when > 0.
 source_time : float, default=None
-    Time ``transform`` pushes from; default the earliest fitted time.""",
-    "target_time": """\
+    Time ``transform`` pushes from; default the earliest fitted time.
 target_time : float, default=None
-    Time ``transform`` pushes to; default the latest fitted time.""",
-    "warm_start": """\
+    Time ``transform`` pushes to; default the latest fitted time.
 warm_start : bool, default=False
     When True, ``fit`` continues training the current potential (keeping the
     units learnt at the first fit) instead of starting anew.""",
-    # Fitted attributes shared by every estimator.
+    # The (X, t) parameters of methods that evaluate a field.
+    "X_t": """\
+X : array-like of shape (n_samples, n_features)
+    Points.
+t : float or array-like of shape (n_samples,)
+    One time for all rows, or one per row.""",
+    # Every parameter of an ODE estimator after its own (AM, uAM); max_iter's
+    # default is the token's value.
+    "ode_estimator": """\
+{{training:{value}}}
+{{interpolation}}
+{{ode_solver}}
+{{device}}
+{{random_state}}
+{{tail}}""",
+    "velocity_returns": """\
+V : ndarray of shape (n_samples, n_features)
+    The velocity at each point, in units of X per unit of time.""",
+    # The whole body of a ``velocity(X, t)`` docstring.
+    "velocity_doc": """\
+Parameters
+----------
+{{X_t}}
+
+Returns
+-------
+{{velocity_returns}}""",
+    "references": """\
+References
+----------
+K. Neklyudov, R. Brekelmans, D. Severo, A. Makhzani. "Action Matching:
+Learning Stochastic Dynamics from Samples", ICML 2023.""",
+    # ------------------------------------------------------ fitted attributes
+    "potential_": """\
+potential_ : MLPPotential
+    The trained network s'(x', τ) in model units, on the CPU.""",
+    "times_": """\
+times_ : ndarray of shape (n_times,)
+    Sorted distinct observation times seen in ``fit``.""",
+    "n_iter_": """\
+n_iter_ : int
+    Optimiser steps run (summed over warm-started fits).""",
+    "loss_curve_": """\
+loss_curve_ : list of shape (n_iter_,)
+    Loss at each step (model units). Action Matching losses are unbounded
+    below and usually negative; compare them, do not expect them to reach 0.""",
     "n_features_in_": """\
 n_features_in_ : int
     Number of features seen during ``fit``.""",
@@ -56,19 +136,62 @@ interpolation_ : str
     "hidden_layer_sizes_": """\
 hidden_layer_sizes_ : tuple of int
     The validated layer widths.""",
+    "x_center_": """\
+x_center_ : ndarray of shape (n_features_in_,)
+    Centre of the model units (the mean of X at the first fit).""",
+    "x_scale_": """\
+x_scale_ : float
+    Length scale a of the model units (root mean feature variance).""",
+    "time_origin_": """\
+time_origin_ : float
+    Earliest fitted time (model time τ = (t − time_origin_) / time_scale_).""",
+    "time_scale_": """\
+time_scale_ : float
+    Fitted time span T.""",
+    "source_samples_": """\
+source_samples_ : ndarray of shape (n_kept, n_features_in_)
+    Up to 10 000 rows of the earliest snapshot, for :meth:`sample`.""",
 }
 
-_TOKEN = re.compile(r"^(?P<indent>[ ]*)\{\{(?P<name>\w+)\}\}[ ]*$", re.MULTILINE)
+#: The fitted attributes every estimator has, in the order they are documented.
+COMMON_ATTRIBUTES = (
+    "potential_", "times_", "n_iter_", "loss_curve_", "n_features_in_",
+    "feature_names_in_", "device_", "interpolation_", "hidden_layer_sizes_",
+    "x_center_", "x_scale_", "time_origin_", "time_scale_", "source_samples_",
+)
+SHARED_DOCS["common_attributes"] = "\n".join(SHARED_DOCS[name] for name in COMMON_ATTRIBUTES)
+
+_TOKEN = re.compile(r"^(?P<indent>[ ]*)\{\{(?P<name>\w+)(:(?P<value>[^}]*))?\}\}[ ]*$",
+                    re.MULTILINE)
 
 
-def fill_shared_docs(cls):
-    """Class decorator: replace each ``{{name}}`` line of the docstring by its entry."""
+def doc_filler(entries):
+    """A decorator that replaces each ``{{name}}`` line of a docstring by ``entries[name]``.
+
+    It works on classes and functions alike; an unknown name raises ``KeyError``
+    at import time, so a typo never reaches the rendered documentation.
+    """
 
     def entry(match):
         indent = match.group("indent")
-        text = SHARED_PARAMETERS[match.group("name")]
+        text = entries[match.group("name")]
+        if match.group("value") is not None:
+            text = text.replace("{value}", match.group("value"))
+        text = _TOKEN.sub(entry, text)  # entries may name other entries
         return "\n".join(indent + line if line else line for line in text.splitlines())
 
-    if cls.__doc__:
-        cls.__doc__ = _TOKEN.sub(entry, cls.__doc__)
-    return cls
+    def fill(obj):
+        if obj.__doc__:
+            obj.__doc__ = _TOKEN.sub(entry, obj.__doc__)
+        if isinstance(obj, type):  # a class: its own methods too
+            for member in vars(obj).values():
+                func = getattr(member, "__func__", member)
+                if callable(func) and getattr(func, "__doc__", None):
+                    func.__doc__ = _TOKEN.sub(entry, func.__doc__)
+        return obj
+
+    return fill
+
+
+#: Class decorator for the estimators: fills entries of :data:`SHARED_DOCS`.
+fill_shared_docs = doc_filler(SHARED_DOCS)

@@ -8,7 +8,7 @@ snapshots at t_0 < … < t_K. A *path* fills the gaps:
 - :class:`BrownianBridgePath`: adds σ·√(λ(1−λ)Δt)·ε, the Schrödinger-bridge path
   between entropic-OT pairs, for noisy dynamics.
 
-Two samplers produce :class:`~sklearn_am.losses.Batch` objects on the device:
+Two samplers produce :class:`~sklearn_am._losses.Batch` objects on the device:
 
 - :class:`InterpolationSampler` draws times uniformly over the whole range with a
   low-discrepancy sequence, finds each time's interval, and interpolates a pair
@@ -24,16 +24,18 @@ import math
 import numpy as np
 import torch
 
-from .couplings import pair_pool
-from .losses import Batch
+from ._couplings import entropic_reg, pair_pool
+from ._losses import Batch
 
 __all__ = [
+    "INTERPOLATIONS",
     "BrownianBridgePath",
     "InterpolationSampler",
     "LinearPath",
     "QuadratureSampler",
     "Snapshots",
     "low_discrepancy_uniform",
+    "make_sampler",
 ]
 
 #: Fractional part of √2: the step of the authors' additive-recurrence sequence.
@@ -216,7 +218,7 @@ class InterpolationSampler:
         return self._pool_a[j], self._pool_b[j]
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am.losses.Batch` of ``batch_size`` interior points."""
+        """A :class:`~sklearn_am._losses.Batch` of ``batch_size`` interior points."""
         snaps = self.snapshots
         tau = snaps.knots[0] + snaps.span * low_discrepancy_uniform(
             batch_size, generator, snaps.device
@@ -252,7 +254,7 @@ class QuadratureSampler:
         self._cdf = torch.as_tensor(np.cumsum(omega) / omega.sum(), device=snapshots.device)
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am.losses.Batch` of ``batch_size`` observed points."""
+        """A :class:`~sklearn_am._losses.Batch` of ``batch_size`` observed points."""
         snaps = self.snapshots
         u = low_discrepancy_uniform(batch_size, generator, snaps.device)
         k = torch.searchsorted(self._cdf, u, right=True).clamp_max(snaps.n_times - 1)
@@ -261,3 +263,63 @@ class QuadratureSampler:
         w = snaps.masses[k] * (snaps.span / batch_size)
         (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
         return Batch(x0, t0, w0, x1, t1, w1, snaps.x[rows], t, w)
+
+
+# --------------------------------------------------------------- interpolations
+def _ot(snapshots, rng, n_draws, sigma):
+    return InterpolationSampler(snapshots, "exact", LinearPath(), n_draws, rng)
+
+
+def _independent(snapshots, rng, n_draws, sigma):
+    return InterpolationSampler(snapshots, "independent", LinearPath(), n_draws, rng)
+
+
+def _bridge(snapshots, rng, n_draws, sigma):
+    if sigma == 0:  # a bridge without noise is the straight line between exact-OT pairs
+        return _ot(snapshots, rng, n_draws, sigma)
+    return InterpolationSampler(
+        snapshots, "sinkhorn", BrownianBridgePath(sigma), n_draws, rng,
+        reg=lambda dt: entropic_reg(sigma, dt),
+    )
+
+
+def _quadrature(snapshots, rng, n_draws, sigma):
+    return QuadratureSampler(snapshots)
+
+
+#: Interpolation name → sampler factory (a coupling of consecutive snapshots and a
+#: path between paired points, or the observed snapshots only).
+INTERPOLATIONS = {
+    "ot": _ot,  # exact-OT pairs, straight lines: McCann's interpolation
+    "independent": _independent,  # random pairs, straight lines
+    "bridge": _bridge,  # entropic-OT pairs (reg 2σ²Δt), Brownian bridges of noise σ
+    "quadrature": _quadrature,  # the snapshots themselves, trapezoid weights in time
+}
+
+
+def make_sampler(interpolation, snapshots, *, rng, n_draws, sigma=0.0):
+    """The batch sampler of an interpolation name.
+
+    Parameters
+    ----------
+    interpolation : str
+        A name in :data:`INTERPOLATIONS`; unknown names raise ``ValueError``.
+    snapshots : Snapshots
+    rng : numpy.random.RandomState
+        For building OT pair pools (on the host).
+    n_draws : int
+        Interior points training will draw in all (sizes the pair pools).
+    sigma : float, default=0.0
+        Noise level of ``"bridge"`` paths, in model units.
+
+    Returns
+    -------
+    InterpolationSampler or QuadratureSampler
+    """
+    try:
+        factory = INTERPOLATIONS[interpolation]
+    except KeyError:
+        raise ValueError(
+            f"Unknown interpolation {interpolation!r}; choose one of {sorted(INTERPOLATIONS)}."
+        ) from None
+    return factory(snapshots, rng, n_draws, sigma)

@@ -1,10 +1,5 @@
-"""Methods compared by the benchmarks, behind one interface.
+"""The peers and baselines our estimators are compared with, behind :class:`Method`.
 
-Every method has ``fit(X, t, seed)`` and ``push(X, t_from, t_to)`` (optionally
-``velocity(X, t)``), and says which protocols it takes part in:
-
-- :class:`AMMethod`: an estimator of ``sklearn_am`` (``ActionMatchingRegressor``
-  and, once they exist, ``EntropicActionMatching`` / ``UnbalancedActionMatching``);
 - :class:`CFMMethod`: TorchCFM's OT-CFM and I-CFM with the recipe of its
   single-cell tutorial (``examples/single_cell/single-cell_example.ipynb``):
   ``MLP(dim, time_varying=True, w=64)`` (SELU), Adam (lr 1e-3), 256 points per
@@ -20,39 +15,20 @@ Every method has ``fit(X, t, seed)`` and ``push(X, t_from, t_to)`` (optionally
   interpolation, leave-one-out only;
 - :class:`DoNothing`: points stay where they are.
 
-Run ``python benchmarks/peers.py`` for a one-dataset smoke comparison.
+All conserve mass: they write ``move`` and inherit ``push``.
 """
 
-import argparse
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+import ot
+import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import am_estimators, log, resolve_device  # noqa: E402
+from sklearn_am._solvers import integrate
 
-ALL_PROTOCOLS = frozenset({"loo", "whole", "chain", "chain_loo"})
-
-
-class Method:
-    """Interface of a compared method."""
-
-    name = "method"
-    kind = "peer"  # "ours" | "peer" | "baseline"
-    protocols = ALL_PROTOCOLS
-    has_velocity = False
-
-    def fit(self, X, t, seed):
-        return self
-
-    def push(self, X, t_from, t_to):
-        raise NotImplementedError
-
-    def info(self):
-        return {"name": self.name, "kind": self.kind}
+from ..common import resolve_device
+from .base import Method
 
 
 class DoNothing(Method):
@@ -61,49 +37,8 @@ class DoNothing(Method):
     name = "do-nothing"
     kind = "baseline"
 
-    def push(self, X, t_from, t_to):
+    def move(self, X, t_from, t_to):
         return np.array(X, dtype=np.float64, copy=True)
-
-
-# --------------------------------------------------------------------------- #
-# Ours
-# --------------------------------------------------------------------------- #
-
-
-class AMMethod(Method):
-    """An ``sklearn_am`` estimator with fixed parameters (``random_state`` = seed)."""
-
-    kind = "ours"
-    has_velocity = True
-
-    def __init__(self, estimator="ActionMatchingRegressor", params=None, label=None):
-        self.estimator = estimator
-        self.params = dict(params or {})
-        self.name = label or estimator
-        self.model_ = None
-
-    def fit(self, X, t, seed):
-        cls = am_estimators()[self.estimator]
-        self.model_ = cls(**self.params, random_state=seed).fit(X, t)
-        return self
-
-    def push(self, X, t_from, t_to):
-        """Points at ``t_to``; ``(points, growth factors)`` when the estimator has weights."""
-        import inspect
-
-        if "return_weights" in inspect.signature(self.model_.push).parameters:
-            return self.model_.push(X, float(t_from), float(t_to), return_weights=True)
-        return self.model_.push(X, float(t_from), float(t_to))
-
-    def velocity(self, X, t):
-        return self.model_.velocity(X, float(t))
-
-    def steps(self):
-        return getattr(self.model_, "n_iter_", None)
-
-    def info(self):
-        return {"name": self.name, "kind": self.kind, "estimator": self.estimator,
-                "params": self.params}
 
 
 # --------------------------------------------------------------------------- #
@@ -128,8 +63,6 @@ class _BuiltinMLP:
     """torchcfm.models.models.MLP, re-implemented (3 hidden SELU layers of width w)."""
 
     def __new__(cls, dim, out_dim=None, w=64, time_varying=False):
-        import torch
-
         out_dim = dim if out_dim is None else out_dim
         return torch.nn.Sequential(
             torch.nn.Linear(dim + (1 if time_varying else 0), w), torch.nn.SELU(),
@@ -140,26 +73,23 @@ class _BuiltinMLP:
 
 
 class _BuiltinCFM:
-    """torchcfm's ConditionalFlowMatcher (``ot=False``) / ExactOptimalTransportConditionalFlowMatcher.
+    """torchcfm's ConditionalFlowMatcher / ExactOptimalTransportConditionalFlowMatcher.
 
-    t ~ U(0, 1); x_t = t·x1 + (1−t)·x0 + σ·ε; u_t = x1 − x0. With ``ot`` the
+    t ~ U(0, 1); x_t = t·x1 + (1−t)·x0 + σ·ε; u_t = x1 − x0. With ``use_ot`` the
     minibatch is first re-paired by POT's exact plan on squared Euclidean costs,
     drawing ``batch`` pairs from the plan with replacement (torchcfm's
     ``OTPlanSampler.sample_plan``).
     """
 
-    def __init__(self, sigma, ot):
+    def __init__(self, sigma, use_ot):
         self.sigma = float(sigma)
-        self.ot = ot
+        self.use_ot = use_ot
 
     def sample_location_and_conditional_flow(self, x0, x1):
-        import ot as pot
-        import torch
-
-        if self.ot:
-            a, b = pot.unif(x0.shape[0]), pot.unif(x1.shape[0])
+        if self.use_ot:
+            a, b = ot.unif(x0.shape[0]), ot.unif(x1.shape[0])
             M = (torch.cdist(x0, x1) ** 2).cpu().numpy()
-            pi = pot.emd(a, b, M)
+            pi = ot.emd(a, b, M)
             p = pi.flatten()
             p = p / p.sum()
             choices = np.random.choice(pi.shape[0] * pi.shape[1], p=p, size=x0.shape[0],
@@ -172,6 +102,22 @@ class _BuiltinCFM:
         xt = tt * x1 + (1 - tt) * x0 + self.sigma * eps
         ut = x1 - x0
         return t, xt, ut
+
+
+def _flow_matching(backend, variant, dim, width, sigma):
+    """The recipe's network and flow matcher, from ``torchcfm`` or the built-in copy."""
+    if backend == "torchcfm":
+        from torchcfm.conditional_flow_matching import (
+            ConditionalFlowMatcher,
+            ExactOptimalTransportConditionalFlowMatcher,
+        )
+        from torchcfm.models.models import MLP
+
+        matcher = ExactOptimalTransportConditionalFlowMatcher if variant == "ot" \
+            else ConditionalFlowMatcher
+        return MLP(dim=dim, time_varying=True, w=width), matcher(sigma=sigma)
+    return (_BuiltinMLP(dim=dim, time_varying=True, w=width),
+            _BuiltinCFM(sigma, use_ot=variant == "ot"))
 
 
 class CFMMethod(Method):
@@ -218,26 +164,11 @@ class CFMMethod(Method):
         return self.backend
 
     def fit(self, X, t, seed):
-        import torch
-
         backend = self._resolved_backend()
         device = resolve_device(self.device)
         torch.manual_seed(seed)
         np.random.seed(seed)  # torchcfm's OT sampler draws with np.random
-        dim = X.shape[1]
-        if backend == "torchcfm":
-            from torchcfm.conditional_flow_matching import (
-                ConditionalFlowMatcher,
-                ExactOptimalTransportConditionalFlowMatcher,
-            )
-            from torchcfm.models.models import MLP
-
-            model = MLP(dim=dim, time_varying=True, w=self.width)
-            FM = (ExactOptimalTransportConditionalFlowMatcher(sigma=self.sigma)
-                  if self.variant == "ot" else ConditionalFlowMatcher(sigma=self.sigma))
-        else:
-            model = _BuiltinMLP(dim=dim, time_varying=True, w=self.width)
-            FM = _BuiltinCFM(self.sigma, ot=self.variant == "ot")
+        model, FM = _flow_matching(backend, self.variant, X.shape[1], self.width, self.sigma)
         model = model.to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
         times = np.unique(t)
@@ -276,33 +207,23 @@ class CFMMethod(Method):
         self.n_iter_ = steps
         return self
 
-    def _field(self):
-        import torch
+    def _field(self, x, t):
+        """The learnt velocity at points ``x`` and per-row times ``t`` (shape (n,))."""
+        return self.model_(torch.cat([x, t[:, None]], dim=-1))
 
-        model = self.model_
-
-        def f(x, tau):
-            return model(torch.cat([x, torch.full_like(x[:, :1], tau)], dim=-1))
-
-        return f
-
-    def push(self, X, t_from, t_to):
-        import torch
-        from sklearn_am.solvers import integrate
-
+    def move(self, X, t_from, t_to):
         x = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=self.device_)
         n_steps = max(1, int(round(self.n_steps * abs(t_to - t_from))))
         with torch.no_grad():
-            out = integrate(self._field(), x, float(t_from), float(t_to), method=self.solver,
+            out = integrate(self._field, x, float(t_from), float(t_to), method=self.solver,
                             n_steps=n_steps, rtol=self.tol, atol=self.tol)
         return out.cpu().numpy().astype(np.float64)
 
     def velocity(self, X, t):
-        import torch
-
         x = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=self.device_)
         with torch.no_grad():
-            return self._field()(x, float(t)).cpu().numpy().astype(np.float64)
+            v = self._field(x, torch.full((len(x),), float(t), device=x.device))
+        return v.cpu().numpy().astype(np.float64)
 
     def steps(self):
         return self.n_iter_
@@ -346,9 +267,7 @@ class McCannMethod(Method):
         self.seed_ = seed
         return self
 
-    def push(self, X, t_from, t_to):
-        import ot
-
+    def move(self, X, t_from, t_to):
         later = self.times_[self.times_ >= t_to - 1e-12]
         later = later[later > t_from]
         t_b = later[0]
@@ -374,49 +293,20 @@ class McCannMethod(Method):
 # --------------------------------------------------------------------------- #
 
 
-#: The grid behind "AM (best of grid)": max_iter × width × interpolation.
-AM_GRID_FULL = [dict(max_iter=m, hidden_layer_sizes=h, interpolation=i)
-                for m in (1000, 3000) for h in ((128,) * 3, (256,) * 3)
-                for i in ("ot", "independent")]
-AM_GRID_QUICK = [dict(interpolation="independent"), dict(hidden_layer_sizes=(64, 64, 64))]
+def peer_methods(max_iter, batch_size=256, solvers=("dopri5",), backend="auto", device="auto"):
+    """OT-CFM and I-CFM at ``max_iter`` steps (one per solver), POT McCann, do-nothing."""
+    out = [CFMMethod(variant, max_iter=max_iter, batch_size=batch_size, solver=solver,
+                     backend=backend, device=device)
+           for variant in ("ot", "i") for solver in solvers]
+    return out + [McCannMethod("emd"), McCannMethod("sinkhorn"), DoNothing()]
 
 
-def am_methods(base_params=None, names=None):
-    """One method per available ``sklearn_am`` estimator (or those in ``names``), with defaults."""
+def equal_time_methods(reference, max_iter, device="auto"):
+    """OT-CFM and I-CFM (Dopri5) trained for the mean fit time of ``reference`` (a name)."""
     out = []
-    for name in am_estimators():
-        if names and name not in names:
-            continue
-        label = "AM (defaults)" if name == "ActionMatchingRegressor" else f"{name} (defaults)"
-        out.append(AMMethod(name, dict(base_params or {}), label=label))
+    for variant, base in (("ot", "OT-CFM"), ("i", "I-CFM")):
+        m = CFMMethod(variant, max_iter=max_iter, device=device,
+                      label=f"{base} (dopri5, equal wall time)")
+        m.match_time_of = reference
+        out.append(m)
     return out
-
-
-def peer_methods(max_iter, batch_size=256, solvers=("dopri5",), backend="auto"):
-    """OT-CFM and I-CFM at ``max_iter`` steps, POT McCann, do-nothing."""
-    out = []
-    for variant in ("ot", "i"):
-        for solver in solvers:
-            out.append(CFMMethod(variant, max_iter=max_iter, batch_size=batch_size,
-                                 solver=solver, backend=backend))
-    out += [McCannMethod("emd"), McCannMethod("sinkhorn"), DoNothing()]
-    return out
-
-
-def main(argv=None):
-    from benchmarks import accuracy
-
-    p = argparse.ArgumentParser(description="Smoke comparison of the methods on one dataset.")
-    p.add_argument("--dataset", default="gaussian_2d")
-    p.add_argument("--max-iter", type=int, default=200)
-    p.add_argument("--data-dir", default=None)
-    args = p.parse_args(argv)
-    log(f"torchcfm importable: {_torchcfm_available()}")
-    methods = am_methods({"max_iter": args.max_iter}) + peer_methods(args.max_iter)
-    rows = accuracy.run_dataset(args.dataset, methods, seeds=(0,), data_dir=args.data_dir,
-                                n_per_time=300)
-    log(accuracy.summary_markdown(rows))
-
-
-if __name__ == "__main__":
-    main()

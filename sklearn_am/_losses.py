@@ -19,10 +19,12 @@ from typing import NamedTuple
 import torch
 
 __all__ = [
+    "LAPLACIANS",
     "Batch",
     "action_loss",
     "am_integrand",
     "eam_integrand",
+    "get_laplacian",
     "laplacian_exact",
     "laplacian_hutchinson",
     "uam_integrand",
@@ -86,17 +88,30 @@ def laplacian_hutchinson(grad_x, x, generator=None):
     return (hvp * probe).sum(dim=-1)
 
 
+#: Name → Laplacian estimator; both share the signature ``(grad_x, x, generator)``.
+LAPLACIANS = {"exact": laplacian_exact, "hutchinson": laplacian_hutchinson}
+
+
+def get_laplacian(name):
+    """The Laplacian estimator registered as ``name``; unknown names raise ``ValueError``."""
+    try:
+        return LAPLACIANS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown laplacian {name!r}; choose one of {sorted(LAPLACIANS)}."
+        ) from None
+
+
 def eam_integrand(potential, x, t, *, sigma_t, laplacian="hutchinson", generator=None):
     """½‖∇ₓs‖² + ∂ₜs + (σ_t²/2)·Δₓs: the integrand of entropic Action Matching.
 
-    ``sigma_t`` is a tensor of shape (n,) (σ at each point's time) or a float.
+    ``sigma_t`` is a tensor of shape (n,) (σ at each point's time) or a float;
+    ``laplacian`` a name in :data:`LAPLACIANS`.
     """
+    laplacian_fn = get_laplacian(laplacian)
     x = x.detach().requires_grad_(True)
     _, grad_x, dt = potential.derivatives(x, t)
-    if laplacian == "exact":
-        lap = laplacian_exact(grad_x, x)
-    else:
-        lap = laplacian_hutchinson(grad_x, x, generator=generator)
+    lap = laplacian_fn(grad_x, x, generator=generator)
     return 0.5 * grad_x.square().sum(dim=-1) + dt + 0.5 * sigma_t**2 * lap
 
 

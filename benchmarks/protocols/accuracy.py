@@ -17,21 +17,24 @@ For one method, one dataset and one seed, :func:`evaluate` fits
   - ``chain_loo`` (Var-RUOT's hold-one-out variant): chained rollout from t0
     through every time up to t_k, W1 and W2 at the held-out t_k.
 
-W_p is ``ot.emd2`` with uniform weights and Euclidean cost (``_common.wasserstein``).
-Each fit records its wall time, the peak memory above its start, and the
-optimiser steps; each protocol records the wall time of its pushes.
+W_p is :func:`sklearn_am.metrics.wasserstein_distance` (``ot.emd2``, uniform
+weights, Euclidean cost; ``common.wasserstein``); the two chained protocols share
+:func:`.rollout.rollout_distances`. Each fit records its wall time, the peak memory
+above its start, and the optimiser steps; each protocol records the wall time of
+its pushes.
 
-Run ``python benchmarks/accuracy.py --dataset emt --max-iter 300`` for one dataset.
+Run ``python -m benchmarks.protocols.accuracy --dataset emt --max-iter 300`` for one
+dataset (``--peers`` adds the peers and baselines).
 """
 
 import argparse
-import sys
-from pathlib import Path
+import time
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import (  # noqa: E402
+from sklearn_am import ActionMatchingRegressor
+
+from ..common import (
     Measure,
     fmt_ms,
     log,
@@ -41,7 +44,9 @@ from benchmarks._common import (  # noqa: E402
     resolve_device,
     wasserstein,
 )
-from benchmarks.data import REAL_DATASETS, load_real, make_synthetic  # noqa: E402
+from ..data import get_dataset
+from ..methods import am_methods, peer_methods
+from .rollout import rollout_distances
 
 #: Published W1 per later time, Var-RUOT protocol (train on all times, chained rollout
 #: from t0; 5 runs). Source: Var-RUOT, NeurIPS 2025, arXiv 2505.11823, main tables, as
@@ -86,36 +91,23 @@ PUBLISHED_EB_LOO_W1 = {
 VELOCITY_POINTS = 500
 
 
-def _push(method, X, t_from, t_to):
-    out = method.push(X, t_from, t_to)
-    if isinstance(out, tuple):  # (points, growth factors) from an unbalanced method
-        return np.asarray(out[0], float), np.asarray(out[1], float)
-    return np.asarray(out, float), None
-
-
-def _carry(w, growth):
-    """Particle weights after a push: previous weights times the push's growth factors."""
-    if growth is None:
-        return w
-    return growth if w is None else w * growth
-
-
-def _w(Y, ref, w=None):
-    return wasserstein(Y, ref, p=1, x_weights=w), wasserstein(Y, ref, p=2, x_weights=w)
-
-
 def _fit(method, X, t, seed, device):
     with Measure(device) as m:
         method.fit(X, t, seed)
-    steps = method.steps() if hasattr(method, "steps") else None
     return {"train_s": m.seconds, "peak_mb": m.peak_mb, "memory_kind": m.memory_kind,
-            "steps": steps}
+            "steps": method.steps()}
+
+
+def _timed_push(method, X, t_from, t_to, reference):
+    """W1 of one push against ``reference``, weighted by its growth factors, and its seconds."""
+    start = time.perf_counter()
+    y, w = method.push(X, t_from, t_to)
+    seconds = time.perf_counter() - start
+    return wasserstein(y, reference, x_weights=w), seconds
 
 
 def evaluate(method, X, t, seed, truth=None, protocols=None, device="auto"):
     """All protocol records of one method on one dataset for one seed (see module doc)."""
-    import time
-
     device = resolve_device(device)
     protocols = set(protocols or ("loo", "whole", "chain", "chain_loo", "velocity"))
     wanted = protocols & (set(method.protocols) | {"velocity"})
@@ -124,67 +116,45 @@ def evaluate(method, X, t, seed, truth=None, protocols=None, device="auto"):
     records = []
 
     def rec(protocol, cost, **kw):
-        r = {"method": method.name, "seed": seed, "protocol": protocol, **cost, **kw}
-        records.append(r)
+        records.append({"method": method.name, "seed": seed, "protocol": protocol, **cost, **kw})
 
     if wanted & {"whole", "chain", "velocity"} and "chain" in method.protocols:
         cost = _fit(method, X, t, seed, device)
         if "chain" in wanted:
-            t0 = time.perf_counter()
-            x, w = snaps[0], None
-            per_time = []
-            for j in range(1, len(times)):
-                x, w_new = _push(method, x, times[j - 1], times[j])
-                w = _carry(w, w_new)
-                per_time.append((float(times[j]), *_w(x, snaps[j], w)))
-            infer = time.perf_counter() - t0  # includes the W computations' negligible glue
-            for tj, w1, w2 in per_time:
-                rec("chain", cost, time=tj, w1=w1, w2=w2, infer_s=infer)
+            rows, infer = rollout_distances(method, snaps, times)
+            for row in rows:
+                rec("chain", cost, **row, infer_s=infer)
         if "whole" in wanted:
-            t0 = time.perf_counter()
-            y, w = _push(method, snaps[0], times[0], times[-1])
-            infer = time.perf_counter() - t0
-            rec("whole", cost, time=float(times[-1]), w1=wasserstein(y, snaps[-1], x_weights=w),
-                infer_s=infer)
+            w1, infer = _timed_push(method, snaps[0], times[0], times[-1], snaps[-1])
+            rec("whole", cost, time=float(times[-1]), w1=w1, infer_s=infer)
         if "velocity" in wanted and truth is not None and method.has_velocity:
-            errs = []
-            t0 = time.perf_counter()
-            for i, s in enumerate(np.linspace(times[0], times[-1], 9)):
-                P = truth.sample(VELOCITY_POINTS, float(s), random_state=1000 + i)
-                errs.append((method.velocity(P, float(s)), truth.velocity(P, float(s))))
-            infer = time.perf_counter() - t0
-            v_pred = np.concatenate([e[0] for e in errs])
-            v_true = np.concatenate([e[1] for e in errs])
-            rec("velocity", cost, rel_mse=relative_velocity_error(v_pred, v_true), infer_s=infer)
+            rel_mse, infer = _velocity_error(method, truth, times)
+            rec("velocity", cost, rel_mse=rel_mse, infer_s=infer)
 
     if wanted & {"loo", "chain_loo"} and len(times) >= 3:
         for k in range(1, len(times) - 1):
             keep = t != times[k]
             cost = _fit(method, X[keep], t[keep], seed, device)
             if "loo" in wanted:
-                t0 = time.perf_counter()
-                y, w = _push(method, snaps[k - 1], times[k - 1], times[k])
-                infer = time.perf_counter() - t0
-                rec("loo", cost, time=float(times[k]), k=k,
-                    w1=wasserstein(y, snaps[k], x_weights=w), infer_s=infer)
-            if "chain_loo" in wanted and "chain_loo" in method.protocols:
-                t0 = time.perf_counter()
-                x, w = snaps[0], None
-                for j in range(1, k + 1):
-                    x, w_new = _push(method, x, times[j - 1], times[j])
-                    w = _carry(w, w_new)
-                infer = time.perf_counter() - t0
-                w1, w2 = _w(x, snaps[k], w)
-                rec("chain_loo", cost, time=float(times[k]), k=k, w1=w1, w2=w2, infer_s=infer)
+                w1, infer = _timed_push(method, snaps[k - 1], times[k - 1], times[k], snaps[k])
+                rec("loo", cost, time=float(times[k]), k=k, w1=w1, infer_s=infer)
+            if "chain_loo" in wanted:
+                rows, infer = rollout_distances(method, snaps[: k + 1], times[: k + 1],
+                                                last_only=True)
+                rec("chain_loo", cost, **rows[0], k=k, infer_s=infer)
     return records
 
 
-def get_dataset(name, data_dir=None, n_per_time=1000, seed=0):
-    """``(X, t, truth)``: real datasets by name (truth None), synthetic ones drawn with ``seed``."""
-    if name in REAL_DATASETS or name.endswith((".csv", ".npz")):
-        X, t = load_real(name, data_dir)
-        return X, t, None
-    return make_synthetic(name, n_per_time, random_state=seed)
+def _velocity_error(method, truth, times):
+    """Relative velocity MSE at fresh draws of the true marginal at 9 times, and its seconds."""
+    pred, true = [], []
+    start = time.perf_counter()
+    for i, s in enumerate(np.linspace(times[0], times[-1], 9)):
+        P = truth.sample(VELOCITY_POINTS, float(s), random_state=1000 + i)
+        pred.append(method.velocity(P, float(s)))
+        true.append(truth.velocity(P, float(s)))
+    seconds = time.perf_counter() - start
+    return relative_velocity_error(np.concatenate(pred), np.concatenate(true)), seconds
 
 
 def run_dataset(name, methods, seeds=(0,), data_dir=None, n_per_time=1000, protocols=None,
@@ -198,7 +168,7 @@ def run_dataset(name, methods, seeds=(0,), data_dir=None, n_per_time=1000, proto
     """
     records = []
     for method in methods:
-        ref = getattr(method, "match_time_of", None)
+        ref = method.match_time_of
         if ref is not None:
             fits = [r["train_s"] for r in records if r["method"] == ref]
             if not fits:
@@ -209,7 +179,7 @@ def run_dataset(name, methods, seeds=(0,), data_dir=None, n_per_time=1000, proto
             X, t, truth = get_dataset(name, data_dir, n_per_time, seed)
             recs = evaluate(method, X, t, seed, truth=truth, protocols=protocols, device=device)
             for r in recs:
-                r["dataset"] = name
+                r["dataset"], r["grid"] = name, method.grid
             records += recs
             if progress:
                 log("  " + _progress_line(name, method.name, seed, recs))
@@ -243,31 +213,24 @@ def aggregate(records):
     ``chain`` the per-time values are kept (and their mean).
     """
     out = {}
-    keys = sorted({(r["dataset"], r["method"]) for r in records},
-                  key=lambda k: (k[0], _method_order(records, k)))
+    # Datasets in sorted order, methods in order of first appearance.
+    keys = sorted(dict.fromkeys((r["dataset"], r["method"]) for r in records), key=lambda k: k[0])
     for ds, me in keys:
         rs = [r for r in records if r["dataset"] == ds and r["method"] == me]
-        seeds = sorted({r["seed"] for r in rs})
-        entry = {"seeds": seeds}
+        entry = {"seeds": sorted({r["seed"] for r in rs})}
         for proto in ("loo", "whole", "chain", "chain_loo"):
             pr = [r for r in rs if r["protocol"] == proto]
             if not pr:
                 continue
-            per_seed = [np.mean([r["w1"] for r in pr if r["seed"] == s]) for s in seeds
-                        if any(r["seed"] == s for r in pr)]
-            e = {"w1": mean_std(per_seed)}
-            if proto in ("chain", "chain_loo"):
-                per_seed2 = [np.mean([r["w2"] for r in pr if r["seed"] == s]) for s in seeds
-                             if any(r["seed"] == s for r in pr)]
-                e["w2"] = mean_std(per_seed2)
-                ts = sorted({r["time"] for r in pr})
-                e["times"] = ts
-                e["w1_per_time"] = [mean_std([r["w1"] for r in pr if r["time"] == tt]) for tt in ts]
-                e["w2_per_time"] = [mean_std([r["w2"] for r in pr if r["time"] == tt]) for tt in ts]
-            if proto == "loo":
-                ts = sorted({r["time"] for r in pr})
-                e["times"] = ts
-                e["w1_per_time"] = [mean_std([r["w1"] for r in pr if r["time"] == tt]) for tt in ts]
+            metrics = ("w1", "w2") if proto in ("chain", "chain_loo") else ("w1",)
+            seeds = sorted({r["seed"] for r in pr})
+            e = {m: mean_std([np.mean([r[m] for r in pr if r["seed"] == s]) for s in seeds])
+                 for m in metrics}
+            if proto != "whole":
+                e["times"] = sorted({r["time"] for r in pr})
+                for m in metrics:
+                    e[f"{m}_per_time"] = [mean_std([r[m] for r in pr if r["time"] == tt])
+                                          for tt in e["times"]]
             e["infer_s"] = float(np.mean([r["infer_s"] for r in pr]))
             entry[proto] = e
         vel = [r["rel_mse"] for r in rs if r["protocol"] == "velocity"]
@@ -281,13 +244,6 @@ def aggregate(records):
         entry["steps"] = float(np.mean(steps)) if steps else None
         out[(ds, me)] = entry
     return out
-
-
-def _method_order(records, key):
-    for i, r in enumerate(records):
-        if (r["dataset"], r["method"]) == key:
-            return i
-    return 0
 
 
 def summary_markdown(records, published=True):
@@ -341,14 +297,12 @@ def published_comparison(records):
         rows += [[f"{k} — published", " / ".join(f"{v:.3f}" for v in vals)]
                  for k, vals in table.items()]
         parts.append(f"### {ds}: Var-RUOT protocol, W1 at t = 1, 2, … (published rows: "
-                     "Var-RUOT, arXiv 2505.11823)\n\n" + markdown_table(["method", "W1 per t"], rows))
+                     "Var-RUOT, arXiv 2505.11823)\n\n"
+                     + markdown_table(["method", "W1 per t"], rows))
     return "\n\n".join(parts)
 
 
 def main(argv=None):
-    from benchmarks.peers import am_methods, peer_methods
-    from sklearn_am import ActionMatchingRegressor
-
     p = argparse.ArgumentParser(description="Accuracy protocols on one dataset.")
     p.add_argument("--dataset", default="emt")
     p.add_argument("--max-iter", type=int, default=ActionMatchingRegressor().max_iter,

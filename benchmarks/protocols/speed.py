@@ -12,35 +12,44 @@
 - ``inference``: ``transform`` with 100 RK4 steps and ``velocity``, points/s.
 - ``scaling``: fit time per step, OT-pool build time and peak memory as rows grow,
   and time per step as d grows.
-- ``ot_cost``: one exact-OT solve (``couplings.plan``) as the minibatch grows, and a
+- ``ot_cost``: one exact-OT solve (``_couplings.plan``) as the minibatch grows, and a
   whole ``pair_pool`` build.
 
-Run ``python benchmarks/speed.py --quick``.
+Run ``python -m benchmarks.protocols.speed --quick`` (prints the tables and writes
+``results/speed_quick.{json,md}``), or ``python -m benchmarks.run --sections speed``.
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import (  # noqa: E402
+from sklearn_am import ActionMatchingRegressor
+from sklearn_am._couplings import pair_pool, plan
+from sklearn_am._losses import action_loss, am_integrand
+from sklearn_am._paths import InterpolationSampler, LinearPath, Snapshots
+from sklearn_am._training import train
+from sklearn_am.datasets import make_gaussian_transport
+from sklearn_am.networks import MLPPotential
+
+from ..common import (
     Measure,
     configure_threads,
     log,
+    machine_info,
     markdown_table,
     resolve_device,
     timer,
+    write_results,
 )
 
 HIDDEN = (128, 128, 128)
 
 
 def _data(n_per_time, d, seed=0):
-    from sklearn_am.datasets import make_gaussian_transport
-
     X, t = make_gaussian_transport(n_per_time, n_features=d, times=(0.0, 0.25, 0.5, 0.75, 1.0),
                                    random_state=seed, shuffle=False)
     X = (X - X.mean(0)) / np.sqrt(X.var(0).mean())
@@ -48,32 +57,23 @@ def _data(n_per_time, d, seed=0):
 
 
 def _sampler(X, t, device, n_draws, coupling="exact", seed=0):
-    from sklearn_am.paths import InterpolationSampler, LinearPath, Snapshots
-
     snaps = Snapshots(X, t, device)
     return InterpolationSampler(snaps, coupling, LinearPath(), n_draws, np.random.RandomState(seed))
 
 
 def _sync(device):
     if str(device).startswith("cuda"):
-        import torch
-
         return torch.cuda.synchronize
     return None
 
 
 def _potential(d, device, seed=0):
-    import torch
-    from sklearn_am.networks import MLPPotential
-
     g = torch.Generator().manual_seed(seed)
     return MLPPotential(d, HIDDEN, "silu", generator=g).to(device)
 
 
 def _reference_net(potential):
     """A plain nn.Sequential MLP with the potential's weights (out layer perturbed off zero)."""
-    import torch
-
     layers = []
     for lin in potential.hidden:
         new = torch.nn.Linear(lin.in_features, lin.out_features)
@@ -87,8 +87,6 @@ def _reference_net(potential):
 
 def reference_train(net, sampler, steps, batch_size, generator, lr=1e-3):
     """The authors' way: autograd derivatives with create_graph=True, then double backward."""
-    import torch
-
     opt = torch.optim.Adam(net.parameters(), lr=lr)
 
     def s(x, t):
@@ -111,18 +109,12 @@ def reference_train(net, sampler, steps, batch_size, generator, lr=1e-3):
 
 
 def _ours_train(potential, sampler, steps, batch_size, generator):
-    from sklearn_am._training import train
-    from sklearn_am.losses import action_loss, am_integrand
-
     return train(potential, sampler, lambda net, b: action_loss(net, b, am_integrand),
                  max_iter=steps, batch_size=batch_size, learning_rate=1e-3, generator=generator)
 
 
 def throughput(batch_sizes=(256, 1024, 4096), dims=(5, 50), steps=50, device="auto", fit=True):
     """Rows: steps/s of ours vs the reference loop (and end-to-end fit) per (d, batch)."""
-    import torch
-    from sklearn_am import ActionMatchingRegressor
-
     device = resolve_device(device)
     sync = _sync(device)
     rows = []
@@ -165,8 +157,6 @@ def throughput(batch_sizes=(256, 1024, 4096), dims=(5, 50), steps=50, device="au
 
 def breakdown(d=5, batch_size=256, steps=50, device="auto", n_per_time=1000, max_iter=1000):
     """Mean seconds per step of each phase, plus the OT pool build for ``max_iter`` steps."""
-    import torch
-
     device = resolve_device(device)
     sync = _sync(device)
     X, t = _data(n_per_time, d)
@@ -183,7 +173,8 @@ def breakdown(d=5, batch_size=256, steps=50, device="auto", n_per_time=1000, max
         with timer(p, "sample", sync):
             b = sampler.draw(batch_size, g)
         with timer(p, "boundary_forward", sync):
-            bd = (b.w_start * pot(b.x_start, b.t_start)).sum() - (b.w_end * pot(b.x_end, b.t_end)).sum()
+            bd = (b.w_start * pot(b.x_start, b.t_start)).sum() \
+                - (b.w_end * pot(b.x_end, b.t_end)).sum()
         with timer(p, "derivatives", sync):
             _, gx, gt = pot.derivatives(b.x, b.t)
         with timer(p, "loss", sync):
@@ -209,8 +200,6 @@ def breakdown(d=5, batch_size=256, steps=50, device="auto", n_per_time=1000, max
 
 def inference(n_points=10_000, d=5, device="auto", train_steps=20):
     """Points/s of transform (RK4, 100 steps) and of velocity."""
-    from sklearn_am import ActionMatchingRegressor
-
     device = resolve_device(device)
     X, t = _data(500, d)
     est = ActionMatchingRegressor(max_iter=train_steps, device=device, random_state=0,
@@ -233,8 +222,6 @@ def inference(n_points=10_000, d=5, device="auto", train_steps=20):
 def scaling_rows(rows=(1_000, 10_000, 100_000), d=5, steps=30, batch_size=256, device="auto",
                  max_iter_pool=1000):
     """Fit time per step and peak memory as the number of rows grows (5 snapshots)."""
-    from sklearn_am import ActionMatchingRegressor
-
     device = resolve_device(device)
     out = []
     for n in rows:
@@ -269,11 +256,6 @@ def ot_cost(batch_sizes=(64, 128, 256, 512, 1024), d=5, n_pairs=65_536, snapshot
     Also times scipy's assignment solver on the same cost matrices: the alternative
     to POT's network simplex for equal-size batches (the README's claim).
     """
-    from scipy.optimize import linear_sum_assignment
-    from scipy.spatial.distance import cdist
-
-    from sklearn_am.couplings import pair_pool, plan
-
     rng = np.random.RandomState(0)
     A, B = rng.normal(size=(snapshot, d)), rng.normal(size=(snapshot, d)) + 1.0
     out = []
@@ -294,7 +276,8 @@ def ot_cost(batch_sizes=(64, 128, 256, 512, 1024), d=5, n_pairs=65_536, snapshot
                     "scipy_assignment_s": float(np.median(ts_lsa)),
                     "pair_pool_s": pool, "pair_pool_pairs": n_pairs,
                     "pairs_per_s": n_pairs / pool})
-        log(f"  OT batch {m}: solve {1e3 * np.median(ts):.1f} ms, pool of {n_pairs} pairs {pool:.2f} s")
+        log(f"  OT batch {m}: solve {1e3 * np.median(ts):.1f} ms, "
+            f"pool of {n_pairs} pairs {pool:.2f} s")
     return out
 
 
@@ -305,7 +288,8 @@ def run(quick=True, device="auto"):
         cfg = dict(steps=20, rows=(1_000, 10_000), dims=(2, 5, 50), inf_points=10_000,
                    ot_batches=(64, 128, 256, 512), n_pairs=8_192)
     else:
-        cfg = dict(steps=100, rows=(1_000, 10_000, 100_000, 1_000_000), dims=(2, 5, 10, 50, 100, 500),
+        cfg = dict(steps=100, rows=(1_000, 10_000, 100_000, 1_000_000),
+                   dims=(2, 5, 10, 50, 100, 500),
                    inf_points=100_000, ot_batches=(64, 128, 256, 512, 1024, 2048), n_pairs=65_536)
     res = {"device": device}
     log("speed: throughput")
@@ -369,8 +353,6 @@ def speed_markdown(res):
 
 
 def main(argv=None):
-    from benchmarks._common import machine_info, write_results
-
     p = argparse.ArgumentParser(description="Speed benchmarks.")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", default=True)

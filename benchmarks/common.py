@@ -1,7 +1,7 @@
-"""Shared helpers of the benchmarks: metrics, timers, memory, machine info, output.
+"""Shared helpers of the benchmarks: distances, timers, memory, machine info, output.
 
-Nothing here knows a protocol or a method. Every other module of ``benchmarks/``
-imports from here.
+Nothing here knows a protocol, a method or a dataset; every other module of
+``benchmarks`` may import from here, and this module imports nothing of them.
 """
 
 import json
@@ -16,11 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import ot
+import sklearn
+import torch
+
+import sklearn_am
+from sklearn_am.metrics import wasserstein_distance
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # `python benchmarks/x.py` from anywhere
-    sys.path.insert(0, str(REPO_ROOT))
-
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
 #: Seeds used by every protocol: the first n are taken.
@@ -32,30 +35,20 @@ SEEDS = (0, 1, 2, 3, 4)
 # --------------------------------------------------------------------------- #
 
 
-def wasserstein(X, Y, p=1, x_weights=None, y_weights=None):
-    """W_p between two point clouds, the field's way.
+def wasserstein(X, Y, p=1, x_weights=None):
+    """W_p of a predicted cloud ``X`` (optionally weighted) against an observed ``Y``.
 
-    ``ot.emd2`` with uniform weights (unless given) and Euclidean ground cost
-    ``‖x − y‖₂^p``; returns ``cost^(1/p)``. This is the metric of the published
-    single-cell tables (TrajectoryNet, TorchCFM, Var-RUOT).
+    :func:`sklearn_am.metrics.wasserstein_distance`: ``ot.emd2`` with uniform weights
+    (unless given) and Euclidean ground cost ``‖x − y‖₂^p``, returning ``cost^(1/p)``,
+    the metric of the published single-cell tables (TrajectoryNet, TorchCFM,
+    Var-RUOT). A prediction with non-finite points or weights (a diverged method)
+    scores NaN instead of raising, so one bad run does not stop a benchmark.
     """
-    import ot
-    from scipy.spatial.distance import cdist
-
     X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
-    a = np.full(len(X), 1.0 / len(X)) if x_weights is None else _normalise(x_weights)
-    b = np.full(len(Y), 1.0 / len(Y)) if y_weights is None else _normalise(y_weights)
-    M = cdist(X, Y, metric="euclidean")
-    if p != 1:
-        M = M**p
-    cost = float(ot.emd2(a, b, M, numItermax=10_000_000))
-    return max(cost, 0.0) ** (1.0 / p)
-
-
-def _normalise(w):
-    w = np.asarray(w, dtype=np.float64)
-    return w / w.sum()
+    if not np.all(np.isfinite(X)) or (x_weights is not None
+                                      and not np.all(np.isfinite(x_weights))):
+        return float("nan")
+    return wasserstein_distance(X, Y, p=p, x_weights=x_weights)
 
 
 def relative_velocity_error(v_pred, v_true):
@@ -116,8 +109,6 @@ class Measure:
     def __enter__(self):
         self._cuda = self.device.startswith("cuda")
         if self._cuda:
-            import torch
-
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self._base = torch.cuda.memory_allocated()
@@ -139,8 +130,6 @@ class Measure:
 
     def __exit__(self, *exc):
         if self._cuda:
-            import torch
-
             torch.cuda.synchronize()
             self.seconds = time.perf_counter() - self._t0
             self.peak_mb = (torch.cuda.max_memory_allocated() - self._base) / 2**20
@@ -166,16 +155,12 @@ def timer(store, key, sync=None):
 
 
 # --------------------------------------------------------------------------- #
-# Machine info, estimators, output
+# Machine info, threads, output
 # --------------------------------------------------------------------------- #
 
 
 def machine_info(device="auto"):
     """Platform, CPU count, library versions and the device a run uses."""
-    import ot
-    import sklearn
-    import torch
-
     info = {
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -198,12 +183,7 @@ def machine_info(device="auto"):
         info["torchcfm"] = torchcfm.__version__
     except Exception:  # noqa: BLE001 - optional
         info["torchcfm"] = None
-    try:
-        import sklearn_am
-
-        info["sklearn_am"] = sklearn_am.__version__
-    except Exception:  # noqa: BLE001
-        info["sklearn_am"] = None
+    info["sklearn_am"] = sklearn_am.__version__
     info["git_commit"] = _git_commit()
     return info
 
@@ -222,37 +202,15 @@ def _git_commit():
 def configure_threads(n_threads=1):
     """Set torch's intra-op threads (default 1: on a shared 2-core machine more threads
     oversubscribe the cores and slow small-MLP training by 10-50x). None leaves torch's default."""
-    import torch
-
     if n_threads:
         torch.set_num_threads(int(n_threads))
     return torch.get_num_threads()
 
 
 def resolve_device(device="auto"):
-    import torch
-
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return str(device)
-
-
-def am_estimators():
-    """Action Matching estimator classes of ``sklearn_am`` to benchmark, by name.
-
-    ``ActionMatchingRegressor`` always; ``EntropicActionMatching`` and
-    ``UnbalancedActionMatching`` (and any name added to ``ESTIMATOR_NAMES``)
-    automatically once ``sklearn_am`` exports them.
-    """
-    import sklearn_am
-
-    return {name: getattr(sklearn_am, name) for name in ESTIMATOR_NAMES
-            if hasattr(sklearn_am, name)}
-
-
-#: Estimators looked up in ``sklearn_am``; extend here.
-ESTIMATOR_NAMES = ("ActionMatchingRegressor", "EntropicActionMatching",
-                   "UnbalancedActionMatching")
 
 
 def _json_default(obj):

@@ -1,0 +1,269 @@
+"""Kinds of dynamics: what differs between Action Matching estimators.
+
+A dynamics object owns everything that depends on *what moves the population*:
+
+- ``population(X, times, sample_weight)``: the rows and per-time masses to fit;
+- ``bind(units, masses)``: its parameters resolved against the data (model units);
+- ``fitted_attributes(units)``: what the estimator exposes about it after ``fit``;
+- ``loss(potential, batch, generator)``: the objective on one batch;
+- ``sampler(snapshots, interpolation, rng, n_draws)``: the path and coupling
+  between snapshots;
+- ``push(potential, x, tau_from, tau_to, ...)``: how points move (ODE, SDE, or ODE
+  with log-weights), returning a :class:`Pushed`.
+
+Three kinds ship: :class:`Transport` (dx/dt = ∇s), :class:`NoisyTransport`
+(dX = ∇s dt + σ_t dW) and :class:`GrowingTransport` (dx/dt = ∇s with growth
+d log w/dt = λ·s). The estimator builds one from its parameters, in one place
+(``_make_dynamics``); the base class runs fit, units, training and inference
+against this interface. Everything here works in model units and holds only
+floats, strings and NumPy arrays.
+"""
+
+from numbers import Real
+from typing import NamedTuple, Optional
+
+import numpy as np
+import torch
+
+from ._losses import action_loss, am_integrand, eam_integrand, uam_integrand
+from ._paths import make_sampler
+from ._solvers import get_solver, integrate
+from ._weights import weighted_snapshots
+
+__all__ = ["GrowingTransport", "NoisyTransport", "Pushed", "Transport"]
+
+#: ``laplacian="auto"`` takes the exact Hessian trace up to this many features
+#: (one extra backward pass per feature), Hutchinson's estimator above.
+EXACT_LAPLACIAN_MAX_FEATURES = 10
+#: ``sigma="auto"``: σ·√T = AUTO_SIGMA_FRACTION·a, i.e. diffusion over the whole
+#: fitted time span T spreads points by this fraction of the data's scale a.
+AUTO_SIGMA_FRACTION = 0.1
+#: Points at which a callable ``sigma`` is tabulated over the fitted time range.
+SIGMA_GRID_POINTS = 1025
+
+
+class Pushed(NamedTuple):
+    """Points pushed from τ_from to τ_to, in model units."""
+
+    x: torch.Tensor  # (n, d)
+    log_weights: Optional[torch.Tensor]  # (n,): log growth factors; None if mass is conserved
+    path: Optional[torch.Tensor]  # (n_times, n, d), only when a path was asked for
+    path_times: Optional[list]  # model times of ``path``
+
+
+class Transport:
+    """dx/dt = ∇ₓs(x, t): the continuity equation ∂ₜq = −∇·(q∇s) (plain AM)."""
+
+    #: Whether pushes need per-row noise (then they run forwards only).
+    stochastic = False
+    #: The interpolation ``"auto"`` picks for sparse snapshots.
+    sparse_interpolation = "ot"
+
+    def population(self, X, times, sample_weight, name):
+        """The rows, times and per-time masses to fit (None: balanced)."""
+        if sample_weight is not None:
+            raise TypeError(f"{name} does not take sample_weight.")
+        return X, times, None
+
+    def bind(self, units, masses=None):
+        """Resolve parameters against the data; returns ``self``."""
+        return self
+
+    def fitted_attributes(self, units):
+        """Fitted attributes (user units) the estimator exposes about the dynamics."""
+        return {}
+
+    def initial_mass(self):
+        """Total mass at the earliest fitted time (1: a probability distribution)."""
+        return 1.0
+
+    def loss(self, potential, batch, generator):
+        """The AM objective on one batch."""
+        return action_loss(potential, batch, am_integrand)
+
+    def sampler(self, snapshots, interpolation, rng, n_draws):
+        """Batches from the snapshots along the named interpolation."""
+        return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws)
+
+    def field(self, potential):
+        """The right-hand side f(state, τ) of the pushed state."""
+        return potential.velocity
+
+    def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
+             t_eval=None, noise=None):
+        """Integrate the field from τ_from to τ_to with the solver ``options``."""
+        out = integrate(self.field(potential), x, tau_from, tau_to, t_eval=t_eval,
+                        return_path=return_path, noise=noise, **options)
+        if return_path:
+            return Pushed(out[0], None, out[1], out[2])
+        return Pushed(out, None, None, None)
+
+
+class NoisyTransport(Transport):
+    """dX = ∇ₓs dt + σ_t dW: the Fokker–Planck equation (entropic AM).
+
+    Parameters
+    ----------
+    sigma : "auto", float, callable or array-like of shape (n_knots, 2)
+        The noise schedule in the user's units (see ``EntropicActionMatching``).
+    laplacian : {"auto", "exact", "hutchinson"}
+        How the Δₓs of the loss is computed.
+    """
+
+    stochastic = True
+    sparse_interpolation = "bridge"
+
+    def __init__(self, sigma="auto", laplacian="auto"):
+        self.sigma = sigma
+        self.laplacian = laplacian
+
+    def bind(self, units, masses=None):
+        self.schedule = _sigma_schedule(self.sigma, units)  # (time, σ) in user units
+        self.tau_knots = units.to_tau(self.schedule[:, 0])
+        # σ' = σ·√T/a: a Wiener process in t has √T times the spread of one in τ.
+        self.sigma_knots = self.schedule[:, 1] * np.sqrt(units.span) / units.scale
+        if self.laplacian == "auto":
+            exact = len(units.center) <= EXACT_LAPLACIAN_MAX_FEATURES
+            self.laplacian_ = "exact" if exact else "hutchinson"
+        else:
+            self.laplacian_ = self.laplacian
+        return self
+
+    def fitted_attributes(self, units):
+        return {"sigma_schedule_": self.schedule, "laplacian_": self.laplacian_}
+
+    def sigma_at(self, tau):
+        """σ' at model time(s) ``tau`` (floats), held constant beyond the knots."""
+        return np.interp(tau, self.tau_knots, self.sigma_knots)
+
+    def _sigma_tensor(self, tau):
+        """σ' at a tensor of model times: a float when σ is constant."""
+        values = self.sigma_knots
+        if np.all(values == values[0]):
+            return float(values[0])
+        xp = torch.as_tensor(self.tau_knots, dtype=tau.dtype, device=tau.device)
+        fp = torch.as_tensor(values, dtype=tau.dtype, device=tau.device)
+        idx = torch.searchsorted(xp, tau.detach().contiguous()).clamp(1, len(xp) - 1)
+        lo, hi = xp[idx - 1], xp[idx]
+        frac = ((tau.detach() - lo) / (hi - lo)).clamp(0.0, 1.0)
+        return fp[idx - 1] + frac * (fp[idx] - fp[idx - 1])
+
+    def sigma_bar(self):
+        """√(mean σ'²) over the fitted range: the constant σ of the bridge path."""
+        if len(self.tau_knots) == 1:
+            return float(self.sigma_knots[0])
+        grid = np.linspace(0.0, 1.0, SIGMA_GRID_POINTS)
+        return float(np.sqrt(np.mean(self.sigma_at(grid) ** 2)))
+
+    def loss(self, potential, batch, generator):
+        """The eAM objective (plain AM where σ ≡ 0)."""
+        if np.all(self.sigma_knots == 0):
+            return action_loss(potential, batch, am_integrand)
+        return action_loss(
+            potential, batch, eam_integrand, sigma_t=self._sigma_tensor(batch.t),
+            laplacian=self.laplacian_, generator=generator,
+        )
+
+    def sampler(self, snapshots, interpolation, rng, n_draws):
+        return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws,
+                            sigma=self.sigma_bar())
+
+    def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
+             t_eval=None, noise=None):
+        """Simulate the SDE with the training σ_t; ``noise`` draws one step's normals."""
+        if not get_solver(options["method"]).stochastic:
+            raise ValueError(f"solver {options['method']!r} is not an SDE scheme.")
+        return super().push(
+            potential, x, tau_from, tau_to, options={**options, "diffusion": self.sigma_at},
+            return_path=return_path, t_eval=t_eval, noise=noise,
+        )
+
+
+class GrowingTransport(Transport):
+    """dx/dt = ∇ₓs with growth g = λ·s: ∂ₜq = −∇·(q∇s) + g·q (unbalanced AM).
+
+    Parameters
+    ----------
+    growth_scale : float
+        λ' in model units: the price of growth relative to motion.
+    """
+
+    def __init__(self, growth_scale=1.0):
+        self.growth_scale = growth_scale
+
+    def population(self, X, times, sample_weight, name):
+        """Rows repeated or resampled by weight, and the mass at each time."""
+        return weighted_snapshots(X, times, sample_weight, name)
+
+    def bind(self, units, masses=None):
+        self.masses = np.asarray(masses, dtype=np.float64)
+        return self
+
+    def fitted_attributes(self, units):
+        # λ in user units: g = λ·s = λ'·s'/T with s = (a²/T)·s', so λ = λ'/a².
+        return {"growth_scale_": float(self.growth_scale) / units.scale**2,
+                "masses_": self.masses}
+
+    def initial_mass(self):
+        """The observed mass at the earliest time (rows, or the sum of their weights)."""
+        return float(self.masses[0])
+
+    def loss(self, potential, batch, generator):
+        """The uAM objective (masses carried by the batch's weights)."""
+        return action_loss(potential, batch, uam_integrand, growth_scale=self.growth_scale)
+
+    def field(self, potential):
+        """f(z, τ) of the joint state z = (x, log w): (∇s', λ'·s')."""
+        lam = float(self.growth_scale)
+
+        def f(z, tau):
+            s, grad, _ = potential.derivatives(z[:, :-1], tau, create_graph=False)
+            return torch.cat([grad.detach(), lam * s.detach().unsqueeze(-1)], dim=1)
+
+        return f
+
+    def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
+             t_eval=None, noise=None):
+        """Push (x, log w) jointly from log w = 0."""
+        z0 = torch.cat([x, torch.zeros_like(x[:, :1])], dim=1)
+        out = super().push(potential, z0, tau_from, tau_to, options=options,
+                           return_path=return_path, t_eval=t_eval)
+        path = None if out.path is None else out.path[..., :-1]
+        return Pushed(out.x[:, :-1], out.x[:, -1], path, out.path_times)
+
+
+def _sigma_schedule(sigma, units):
+    """``sigma`` as validated (time, σ) knots in the user's units."""
+    t_first, t_last = units.origin, units.origin + units.span
+    if isinstance(sigma, str):  # "auto", the only string the constraints allow
+        value = AUTO_SIGMA_FRACTION * units.scale / np.sqrt(units.span)
+        return np.array([[t_first, value], [t_last, value]])
+    if isinstance(sigma, Real) and not isinstance(sigma, bool):
+        return np.array([[t_first, float(sigma)], [t_last, float(sigma)]])
+    if callable(sigma):
+        grid = np.linspace(t_first, t_last, SIGMA_GRID_POINTS)
+        try:
+            values = np.array([float(sigma(float(t))) for t in grid])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "sigma, a callable, must map one time (a float) to one noise level "
+                f"(a float); calling it failed: {exc}"
+            ) from exc
+        knots, what = np.column_stack([grid, values]), "sigma(t)"
+    else:
+        knots = np.asarray(sigma, dtype=np.float64)
+        if knots.ndim != 2 or knots.shape[1] != 2 or len(knots) < 1:
+            raise ValueError(
+                "sigma, given as an array, must hold (time, sigma) rows, shape "
+                f"(n_knots, 2); got shape {knots.shape}."
+            )
+        if np.any(np.diff(knots[:, 0]) <= 0) or not np.all(np.isfinite(knots[:, 0])):
+            raise ValueError(
+                "sigma, given as (time, sigma) knots, needs finite, strictly increasing "
+                f"times; got {knots[:, 0].tolist()}."
+            )
+        what = "sigma's knots"
+    if not np.all(np.isfinite(knots[:, 1])) or np.any(knots[:, 1] < 0):
+        raise ValueError(f"{what} must be finite and >= 0; got a value "
+                         f"{knots[:, 1][~(knots[:, 1] >= 0)][:1].tolist()}.")
+    return knots

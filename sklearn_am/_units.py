@@ -1,0 +1,61 @@
+"""The model's units: one scalar length scale and the fitted time range.
+
+Points are centred and divided by one scalar scale a (isotropic, so gradient fields
+stay gradient fields); times are mapped to τ = (t − t_first)/T, T the fitted time
+span. If s' is the potential learnt in these units, the potential in the user's
+units is s = (a²/T)·s' and the velocity is ∇ₓs = (a/T)·∇s'. The learning problem
+is then the same whatever the scale of the data, so defaults carry over.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Units"]
+
+
+class Units(NamedTuple):
+    """Centre, length scale a, time origin and time span T of the model units."""
+
+    center: np.ndarray  # (n_features,)
+    scale: float  # a
+    origin: float  # t_first
+    span: float  # T
+
+    @classmethod
+    def from_data(cls, X, times):
+        """Units of snapshots ``X`` at ``times``: mean, root mean feature variance, range."""
+        X64 = np.asarray(X, dtype=np.float64)
+        scale = float(np.sqrt(np.mean(X64.var(axis=0))))
+        return cls(
+            center=X64.mean(axis=0),
+            scale=scale if scale > 0 else 1.0,
+            origin=float(np.min(times)),
+            span=float(np.max(times) - np.min(times)),
+        )
+
+    def to_model(self, X):
+        """x' = (x − centre)/a."""
+        return (np.asarray(X, dtype=np.float64) - self.center) / self.scale
+
+    def from_model(self, x):
+        """x = a·x' + centre."""
+        return np.asarray(x, dtype=np.float64) * self.scale + self.center
+
+    def to_tau(self, t):
+        """τ = (t − t_first)/T."""
+        return (np.asarray(t, dtype=np.float64) - self.origin) / self.span
+
+    def from_tau(self, tau):
+        """t = t_first + T·τ."""
+        return np.asarray(tau, dtype=np.float64) * self.span + self.origin
+
+    @property
+    def velocity(self):
+        """a/T: a model-unit velocity times this is a velocity in the user's units."""
+        return self.scale / self.span
+
+    @property
+    def action(self):
+        """a²/T: a model-unit potential (or loss) times this is one in the user's units."""
+        return self.scale**2 / self.span

@@ -1,0 +1,155 @@
+"""Tests of sklearn_am._dynamics: the three kinds, and that a fourth is one class away."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from conftest import FAST
+from sklearn_am import (
+    ActionMatchingRegressor,
+    EntropicActionMatching,
+    UnbalancedActionMatching,
+)
+from sklearn_am._base import BaseActionMatching
+from sklearn_am._dynamics import GrowingTransport, NoisyTransport, Pushed, Transport
+from sklearn_am._losses import action_loss
+from sklearn_am._units import Units
+
+
+# ------------------------------------------------ a fourth kind, end to end
+class DriftedTransport(Transport):
+    """dx/dt = ∇ₓs + c with a known constant drift c (in model units).
+
+    With v = ∇s + c the AM objective gains ⟨∇s, c⟩ in its integrand: the
+    minimiser's gradient is the part of the motion the drift does not explain.
+    """
+
+    def __init__(self, drift):
+        self.drift = drift
+
+    def bind(self, units, masses=None):
+        self.drift_model = np.asarray(self.drift, float) / units.velocity
+        return self
+
+    def fitted_attributes(self, units):
+        return {"drift_": np.asarray(self.drift, float)}
+
+    def loss(self, potential, batch, generator):
+        c = torch.as_tensor(self.drift_model, dtype=batch.x.dtype, device=batch.x.device)
+
+        def integrand(net, x, t):
+            _, grad_x, dt = net.derivatives(x, t)
+            return 0.5 * grad_x.square().sum(-1) + (grad_x * c).sum(-1) + dt
+
+        return action_loss(potential, batch, integrand)
+
+    def field(self, potential):
+        c = self.drift_model
+
+        def f(x, tau):
+            return potential.velocity(x, tau) + torch.as_tensor(c, dtype=x.dtype,
+                                                               device=x.device)
+
+        return f
+
+
+class DriftedActionMatching(BaseActionMatching):
+    """AM on top of a known constant drift (a toy fourth estimator)."""
+
+    _parameter_constraints = {**BaseActionMatching._parameter_constraints, "drift": ["array-like"]}
+
+    def __init__(self, *, drift=(0.0, 0.0), hidden_layer_sizes=(32, 32), max_iter=300,
+                 batch_size=256, random_state=None):
+        super().__init__(hidden_layer_sizes=hidden_layer_sizes, max_iter=max_iter,
+                         batch_size=batch_size, random_state=random_state)
+        self.drift = drift
+
+    def _make_dynamics(self):
+        return DriftedTransport(self.drift)
+
+
+def _translating(speed, n=600, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.repeat([0.0, 0.5, 1.0], n)
+    X = rng.normal(size=(3 * n, 2)) * 0.5 + t[:, None] * np.asarray(speed)
+    return X, t
+
+
+def test_fourth_dynamics_is_one_class_plus_a_small_estimator():
+    """The drift explains all the motion: ∇s ≈ 0, and pushes move by the drift."""
+    X, t = _translating([2.0, -1.0])
+    est = DriftedActionMatching(drift=(2.0, -1.0), random_state=0).fit(X, t)
+    assert_allclose(est.drift_, [2.0, -1.0])
+    X0 = X[t == 0][:200]
+    moved = est.push(X0, 0.0, 1.0)
+    assert_allclose((moved - X0).mean(axis=0), [2.0, -1.0], atol=0.1)
+    assert np.abs(est.velocity(X0, 0.5)).mean() < 0.15  # the network learnt (almost) nothing
+    # Without the drift the network must learn the whole motion, and the same pushes.
+    plain = DriftedActionMatching(drift=(0.0, 0.0), random_state=0).fit(X, t)
+    assert_allclose(plain.velocity(X0, 0.5).mean(axis=0), [2.0, -1.0], atol=0.15)
+    assert_allclose(plain.push(X0, 0.0, 1.0).mean(axis=0), moved.mean(axis=0), atol=0.1)
+    # score is minus the loss of that dynamics: training raises it.
+    untrained = DriftedActionMatching(drift=(0.0, 0.0), max_iter=1, random_state=0).fit(X, t)
+    assert plain.score(X, t) > untrained.score(X, t) + 1.0
+    X_to, w = est.push(X0, 0.0, 1.0, return_weights=True)
+    assert_allclose(w, 1.0)  # mass is conserved: the return contract holds for it too
+
+
+# ------------------------------------------------------- the three kinds
+UNITS = Units(center=np.zeros(2), scale=2.0, origin=1.0, span=4.0)
+
+
+def test_noisy_transport_sigma_in_model_units():
+    dyn = NoisyTransport(sigma=0.5).bind(UNITS)
+    assert_allclose(dyn.sigma_knots, 0.5 * np.sqrt(4.0) / 2.0)  # σ' = σ√T/a
+    assert dyn.fitted_attributes(UNITS)["laplacian_"] == "exact"
+    assert dyn.stochastic and dyn.sparse_interpolation == "bridge"
+
+
+def test_growing_transport_population_and_attributes():
+    X = np.arange(12.0).reshape(6, 2)
+    times = np.array([0, 0, 1, 1, 1, 1.0])
+    dyn = GrowingTransport(growth_scale=2.0)
+    X2, t2, masses = dyn.population(X, times, np.array([1, 2, 1, 1, 0, 3.0]), "est")
+    assert_allclose(masses, [3.0, 5.0])
+    assert len(X2) == 8  # integer weights repeat rows; zero weights drop them
+    attrs = dyn.bind(UNITS, masses).fitted_attributes(UNITS)
+    assert_allclose(attrs["growth_scale_"], 2.0 / 4.0)
+    assert_allclose(attrs["masses_"], [3.0, 5.0])
+    assert dyn.initial_mass() == 3.0
+
+
+def test_transport_rejects_sample_weight():
+    with pytest.raises(TypeError, match="does not take sample_weight"):
+        Transport().population(np.zeros((2, 1)), np.array([0.0, 1.0]), [1, 1], "est")
+
+
+def test_growing_push_returns_log_weights_separately():
+    class Constant(torch.nn.Module):
+        """s = 1 everywhere: no motion, growth λ per unit model time."""
+
+        def derivatives(self, x, t, create_graph=False):
+            return torch.ones(len(x)), torch.zeros_like(x), torch.zeros(len(x))
+
+    dyn = GrowingTransport(growth_scale=0.7)
+    out = dyn.push(Constant(), torch.zeros(3, 2), 0.0, 1.0,
+                   options={"method": "rk4", "n_steps": 4})
+    assert isinstance(out, Pushed) and out.x.shape == (3, 2)
+    assert_allclose(out.log_weights, 0.7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("Estimator, kind", [
+    (ActionMatchingRegressor, Transport),
+    (EntropicActionMatching, NoisyTransport),
+    (UnbalancedActionMatching, GrowingTransport),
+])
+def test_each_estimator_builds_its_dynamics_in_one_place(Estimator, kind):
+    est = Estimator(**FAST)
+    assert type(est._make_dynamics()) is kind
+    X, t = _translating([1.0, 0.0], n=40)
+    est.fit(X, t)
+    assert type(est._dynamics) is kind
+    # The estimator's fitted attributes come from the dynamics, set by the base class.
+    for name in est._dynamics.fitted_attributes(est._units):
+        assert hasattr(est, name)
