@@ -33,9 +33,11 @@ from ._device import module_on, resolve_device, to_numpy, to_tensor, torch_gener
 from ._dynamics import Transport
 from ._noise import RowNoise, row_keys
 from ._paths import INTERPOLATIONS, Snapshots
+from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
 from ._solvers import ODE_SOLVERS
 from ._training import train
 from ._units import Units
+from ._version import __version__
 from ._validation import _as_real, _check_t_eval, _check_times, check_hidden_layer_sizes
 from .networks import ACTIVATIONS, MLPPotential
 from .utils._docstring import fill_shared_docs
@@ -51,6 +53,13 @@ MAX_SOURCE_SAMPLES = 10_000
 SCORE_POINTS = 8192
 #: Seed of the fixed draws behind ``score`` (common random numbers across models).
 SCORE_SEED = 0
+#: How far beyond the fitted time range a time may lie, in fitted spans: pushes
+#: and evaluations farther out raise ``ValueError`` (extrapolation that far is
+#: meaningless, and a push's work grows with its span).
+EXTRAPOLATION_SPANS = 1.0
+#: Upper bound of ``n_steps``: with the extrapolation limit, a push never takes
+#: more than 3 × this many fixed steps.
+MAX_N_STEPS = 100_000
 #: Rows pushed through the network at once at inference.
 INFERENCE_CHUNK = 65_536
 _MAX_SEED = np.iinfo(np.int32).max
@@ -79,7 +88,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "interpolation": [StrOptions(set(INTERPOLATIONS) - {"bridge"} | {"auto"})],
         "solver": [StrOptions(set(ODE_SOLVERS))],
-        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "n_steps": [Interval(Integral, 1, MAX_N_STEPS, closed="both")],
         "solver_tol": [Interval(Real, 0, None, closed="neither")],
         "device": [str],
         "random_state": ["random_state"],
@@ -173,13 +182,12 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             potential = copy.deepcopy(self.potential_)
         else:
             init = torch_generator(rng.randint(_MAX_SEED), "cpu")
-            potential = MLPPotential(X.shape[1], hidden_layer_sizes, self.activation,
-                                     generator=init)
+            potential = self._build_potential(X.shape[1], hidden_layer_sizes, init)
         potential.to(device)
         interpolation = self._resolved_interpolation(dynamics, snapshots.n_times)
         sampler = dynamics.sampler(snapshots, interpolation, rng,
                                    n_draws=self.max_iter * self.batch_size)
-        curve = train(
+        result = train(
             potential,
             sampler,
             lambda net, batch: dynamics.loss(net, batch, generator),
@@ -200,8 +208,8 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.interpolation_ = interpolation
         self.potential_ = potential.to("cpu")
         self.times_ = units.from_tau(snapshots.times)
-        self.loss_curve_ = (self.loss_curve_ if warm else []) + curve
-        self.n_iter_ = (self.n_iter_ if warm else 0) + len(curve)
+        self.loss_curve_ = (self.loss_curve_ if warm else []) + result.curve
+        self.n_iter_ = (self.n_iter_ if warm else 0) + len(result.curve)
         self.device_ = str(device)
         self.source_samples_ = units.from_model(first[keep])
         for attribute, value in dynamics.fitted_attributes(units).items():
@@ -209,6 +217,9 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if dynamics.stochastic:
             self.noise_seed_ = int(check_random_state(self.random_state).randint(_MAX_SEED))
         self._dynamics = dynamics
+        if result.diverged_at is not None:
+            raise FloatingPointError(_divergence_message(name, result, self.learning_rate_init))
+        _check_finite_outputs(name, self.potential_, snapshots)
         return self
 
     def _validate_fit_data(self, X, y, reset):
@@ -229,6 +240,10 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return "quadrature" if n_times >= DENSE_SNAPSHOTS else dynamics.sparse_interpolation
         return self.interpolation
 
+    def _build_potential(self, n_features, hidden_layer_sizes, generator=None):
+        """A fresh potential network for ``n_features`` (weights drawn from ``generator``)."""
+        return MLPPotential(n_features, hidden_layer_sizes, self.activation, generator=generator)
+
     @property
     def _units(self):
         return Units(self.x_center_, self.x_scale_, self.time_origin_, self.time_scale_)
@@ -243,6 +258,15 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise TypeError(f"{name} must be a finite real number, got {t!r}.")
         low, high = self.times_[0], self.times_[-1]
         span = high - low
+        reach = EXTRAPOLATION_SPANS * span
+        if t < low - reach or t > high + reach:
+            raise ValueError(
+                f"{name}={t:g} is far outside the fitted time range [{low:g}, {high:g}]: "
+                f"the learnt dynamics are extrapolated at most {EXTRAPOLATION_SPANS:g} "
+                f"fitted span ({span:g}) beyond either end, i.e. within "
+                f"[{low - reach:g}, {high + reach:g}]. Are the times in other units than "
+                "at fit (e.g. seconds instead of days)?"
+            )
         if t < low - 1e-9 * span or t > high + 1e-9 * span:
             warnings.warn(
                 f"{name}={t:g} lies outside the fitted time range [{low:g}, {high:g}]; "
@@ -513,8 +537,56 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         loss = float(dynamics.loss(potential, batch, generator).detach())
         return -loss * units.action
 
+    # ---------------------------------------------------------- persistence
+    def __getstate__(self):
+        """The state with the network as NumPy arrays (see ``_persistence``)."""
+        state = dict(super().__getstate__())  # object.__getstate__ is the live __dict__
+        state[VERSION_KEY] = __version__
+        if "potential_" in state:
+            state["potential_"] = module_arrays(state["potential_"])
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        check_version(state, type(self).__name__)
+        super().__setstate__(state)
+        if isinstance(self.__dict__.get("potential_"), dict):
+            network = self._build_potential(self.n_features_in_, self.hidden_layer_sizes_)
+            self.potential_ = restore_module(network, self.potential_)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _divergence_message(name, result, learning_rate):
+    step, loss = result.diverged_at + 1, result.bad_loss
+    what = (f"the loss became {loss}" if not math.isfinite(loss)
+            else f"the update after a loss of {loss:.4g} made the weights non-finite")
+    return (
+        f"{name}: training diverged at step {step} ({what}). The model keeps the weights "
+        f"of step {step - 1}, the last with a finite loss. Lower "
+        f"learning_rate_init (now {learning_rate:g}) or scale the features (e.g. with "
+        "StandardScaler)."
+    )
+
+
+#: Training rows at which a fitted network is checked for finite outputs.
+_OUTPUT_CHECK_ROWS = 2048
+
+
+def _check_finite_outputs(name, potential, snapshots):
+    """Raise ``FloatingPointError`` if the network is non-finite on training points."""
+    rows = np.unique(np.linspace(0, len(snapshots.X_host) - 1, _OUTPUT_CHECK_ROWS).astype(int))
+    tau = np.repeat(snapshots.times, snapshots.counts)[rows]
+    x = torch.as_tensor(snapshots.X_host[rows], dtype=torch.float32)
+    s, grad, _ = potential.derivatives(x, torch.as_tensor(tau, dtype=torch.float32),
+                                       create_graph=False)
+    if not (torch.isfinite(s).all() and torch.isfinite(grad).all()):
+        raise FloatingPointError(
+            f"{name}: the trained network gives non-finite values on the training data "
+            "although its weights are finite (an overflow). Lower learning_rate_init or "
+            "scale the features (e.g. with StandardScaler), then fit again."
+        )

@@ -247,10 +247,8 @@ def integrate(f, x0, t0, t1, *, method="rk4", n_steps=100, t_eval=None, rtol=1e-
                                 keep_all=return_path)
         times = outputs if return_path else outputs[-1:]
     else:
-        grid, keep = _fixed_grid(outputs, n_steps, dense=dense)
-        if not return_path:
-            keep = {len(grid) - 1}
-        times, states = _fixed_loop(solver, f, x0, grid, keep, diffusion, noise)
+        times, states = _fixed_loop(solver, f, x0, outputs, n_steps, dense=dense,
+                                    diffusion=diffusion, noise=noise)
     if not return_path:
         return states[-1]
     if t_eval is None:
@@ -263,34 +261,35 @@ def _same_time(a, b):
     return abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
 
 
-def _fixed_grid(outputs, n_steps, dense):
-    """Step times through the output times, and the indices of the states to keep."""
+def _segment_steps(outputs, n_steps):
+    """Steps per gap between output times: ``n_steps`` spread by length, at least one each."""
     total = abs(outputs[-1] - outputs[0])
-    grid, keep = [outputs[0]], {0}
-    for a, b in zip(outputs[:-1], outputs[1:]):
-        share = abs(b - a) / total if total > 0 else 1.0
-        m = max(1, round(n_steps * share))
-        grid.extend(a + (b - a) * (i / m) for i in range(1, m))
-        grid.append(b)  # exactly the output time, not a rounded a + (b − a)
-        keep.add(len(grid) - 1)
-    if dense:
-        keep = set(range(len(grid)))
-    return grid, keep
+    return [max(1, round(n_steps * abs(b - a) / total)) if total > 0 else 1
+            for a, b in zip(outputs[:-1], outputs[1:])]
 
 
-def _fixed_loop(solver, f, x, grid, keep, diffusion, noise):
-    """Step every row through ``grid``; return (times, states) at the ``keep`` indices."""
-    times, states = ([grid[0]], [x]) if 0 in keep else ([], [])
+def _fixed_loop(solver, f, x, outputs, n_steps, *, dense, diffusion, noise):
+    """Step every row through the output times; (times, states) at the outputs.
+
+    Step times are generated on the fly (no grid is materialised); with ``dense``
+    the state after every step is returned.
+    """
+    times, states = [outputs[0]], [x]
     n = x.shape[0]
-    for i in range(len(grid) - 1):
-        h = grid[i + 1] - grid[i]
-        t = torch.full((n,), grid[i], dtype=x.dtype, device=x.device)
-        dt = torch.full((n,), h, dtype=x.dtype, device=x.device)
-        dw = float(diffusion(grid[i])) * math.sqrt(abs(h)) * noise(x) if solver.stochastic else None
-        x = solver.step(f, t, dt, x, dw=dw).x
-        if i + 1 in keep:
-            times.append(grid[i + 1])
-            states.append(x)
+    for (a, b), m in zip(zip(outputs[:-1], outputs[1:]), _segment_steps(outputs, n_steps)):
+        for i in range(m):
+            t0 = a + (b - a) * (i / m)
+            t1 = b if i == m - 1 else a + (b - a) * ((i + 1) / m)  # land exactly on b
+            h = t1 - t0
+            t = torch.full((n,), t0, dtype=x.dtype, device=x.device)
+            dt = torch.full((n,), h, dtype=x.dtype, device=x.device)
+            dw = None
+            if solver.stochastic:
+                dw = float(diffusion(t0)) * math.sqrt(abs(h)) * noise(x)
+            x = solver.step(f, t, dt, x, dw=dw).x
+            if dense or i == m - 1:
+                times.append(t1)
+                states.append(x)
     return times, states
 
 

@@ -9,6 +9,7 @@ printed loss.
 import math
 import time
 import warnings
+from typing import NamedTuple, Optional
 
 import torch
 from sklearn.exceptions import ConvergenceWarning
@@ -33,9 +34,27 @@ def _lr_factor(step, n_steps):
     return FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * cosine
 
 
+class TrainResult(NamedTuple):
+    """What a training run did."""
+
+    curve: list  # the loss of every completed finite step
+    diverged_at: Optional[int]  # 0-based step of the first non-finite loss or weights
+    bad_loss: Optional[float]  # the loss at that step (possibly finite: then the update diverged)
+
+
+#: Steps between two host checks for divergence (the check itself runs every step,
+#: on the device, without synchronising).
+DIVERGENCE_CHECK_EVERY = 25
+
+
 def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, generator,
           verbose=0, name="ActionMatching"):
     """Minimise ``loss_fn`` with Adam, warm-up + cosine decay and gradient clipping.
+
+    Every step checks its loss on the device and keeps there the last weights that
+    gave a finite loss. At the first non-finite loss (seen at the next host check,
+    every ``DIVERGENCE_CHECK_EVERY`` steps), or if the last update leaves
+    non-finite weights, training stops and the module gets those weights back.
 
     Parameters
     ----------
@@ -59,14 +78,17 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
 
     Returns
     -------
-    loss_curve : list of float
-        The loss at every step.
+    TrainResult
     """
     params = [p for p in potential.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: _lr_factor(step, max_iter)
     )
+    device = params[0].device if params else torch.device("cpu")
+    last_finite = [p.detach().clone() for p in params]
+    healthy = torch.ones((), dtype=torch.bool, device=device)
+    first_bad = torch.full((), -1, dtype=torch.long, device=device)
     losses = []
     report_every = max(1, max_iter // 10)
     start = time.perf_counter()
@@ -75,12 +97,20 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         for step in range(max_iter):
             batch = sampler.draw(batch_size, generator)
             loss = loss_fn(potential, batch)
+            with torch.no_grad():  # keep the weights that gave this loss, if it is finite
+                ok = torch.isfinite(loss)
+                first_bad = torch.where(healthy & ~ok, step, first_bad)
+                healthy = healthy & ok
+                for kept, p in zip(last_finite, params):
+                    kept.copy_(torch.where(healthy, p, kept))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
             optimizer.step()
             scheduler.step()
             losses.append(loss.detach())
+            if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 and not bool(healthy):
+                break
             if verbose and (step + 1) % report_every == 0:
                 print(
                     f"[{name}] step {step + 1}/{max_iter}  loss {float(loss):.5g}  "
@@ -94,12 +124,15 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         )
     finally:
         potential.eval()
-    if not losses:
-        return []
-    curve = torch.stack(losses).cpu().tolist()
-    if not all(math.isfinite(v) for v in curve):
-        raise FloatingPointError(
-            f"{name}: the loss became non-finite during training; lower "
-            "learning_rate_init or scale the features (e.g. StandardScaler)."
-        )
-    return curve
+    bad = int(first_bad)
+    if bad < 0 and losses and not all(bool(p.isfinite().all()) for p in params):
+        bad = len(losses) - 1  # the last update, after a finite loss, broke the weights
+    if bad >= 0:
+        with torch.no_grad():
+            for kept, p in zip(last_finite, params):
+                p.copy_(kept)
+        losses = losses[: bad + 1]
+    curve = torch.stack(losses).cpu().tolist() if losses else []
+    if bad < 0:
+        return TrainResult(curve, None, None)
+    return TrainResult(curve[:bad], bad, curve[bad])
