@@ -1,21 +1,24 @@
 """sklearn-am: Action Matching estimators for learning dynamics from snapshots.
 
-Users import from here only; the modules behind it are private or one-job
-helpers (``networks``, ``losses``, ``paths``, ``couplings``, ``solvers``,
-``metrics``, ``datasets``, ``plotting``).
+Estimators, displays and warnings are imported from here; the other public
+modules are ``sklearn_am.datasets``, ``sklearn_am.metrics``,
+``sklearn_am.networks`` and ``sklearn_am.plotting``. Modules whose names start
+with an underscore are private.
 """
 
 from ._am import ActionMatchingRegressor
 from ._eam import EntropicActionMatching
+from ._persistence import InconsistentVersionWarning
 from ._uam import UnbalancedActionMatching
-from .plotting import TrajectoryDisplay
+from .plotting import LossCurveDisplay, MarginalsDisplay, TrajectoryDisplay, VelocityFieldDisplay
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "ActionMatchingRegressor",
     "EntropicActionMatching",
     "UnbalancedActionMatching",
-    "TrajectoryDisplay",
+    "InconsistentVersionWarning",
+    "TrajectoryDisplay", "VelocityFieldDisplay", "MarginalsDisplay", "LossCurveDisplay",
     "__version__",
 ]

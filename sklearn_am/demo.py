@@ -5,25 +5,30 @@ snapshots of a branching population (a cloud that splits in two, like
 differentiating cells), leaves one intermediate snapshot out, fits an
 :class:`~sklearn_am.ActionMatchingRegressor` with default settings, and prints
 the 1-Wasserstein distance from the pushed points to held-out snapshots, beside
-the distance of not moving at all. It writes a PNG of trajectories.
+the distance of not moving at all. It writes a PNG of trajectories and, next
+to it, one of the learnt velocity field (``am_demo_velocity.png``).
 """
 
 import argparse
+import os
 import time
-
 
 from . import ActionMatchingRegressor
 from .datasets import make_branching
 from .metrics import wasserstein_distance
 
+#: The velocity-field plot, written next to the trajectories one.
+VELOCITY_PNG = "am_demo_velocity.png"
+
 
 def run(output="am_demo_trajectories.png", n_samples=800, random_state=0, verbose=True):
-    """Fit on branching snapshots, report W1 to held-out snapshots, save a plot.
+    """Fit on branching snapshots, report W1 to held-out snapshots, save two plots.
 
     Parameters
     ----------
     output : str or None, default="am_demo_trajectories.png"
-        Where to write the PNG; None skips the plot.
+        Where to write the trajectory PNG; the velocity-field PNG
+        (``am_demo_velocity.png``) goes in the same folder. None skips both plots.
     n_samples : int, default=800
         Points per snapshot.
     random_state : int, default=0
@@ -69,30 +74,47 @@ def run(output="am_demo_trajectories.png", n_samples=800, random_state=0, verbos
         f"held-out snapshot; not moving is {final['w1_still']:.3f}.")
 
     if output:
-        try:
-            import matplotlib
-        except ImportError:
-            say("matplotlib is not installed: no plot (pip install 'sklearn-am[plot]').")
-        else:
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            from .plotting import TrajectoryDisplay
-
-            display = TrajectoryDisplay.from_estimator(
-                model, X, t, n_trajectories=150, random_state=random_state
-            )
-            display.ax_.set_title("Action Matching: learnt trajectories (branching data)")
-            display.figure_.savefig(output, dpi=120, bbox_inches="tight")
-            plt.close(display.figure_)
-            say(f"Trajectories written to {output}")
+        for line in _save_plots(model, X, t, output, random_state):
+            say(line)
     return report
+
+
+def _save_plots(model, X, t, output, random_state):
+    """Write the trajectories to ``output`` and the velocity field next to it.
+
+    Returns the lines to report.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        return ["matplotlib is not installed: no plot (pip install 'sklearn-am[plot]')."]
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import TrajectoryDisplay, VelocityFieldDisplay
+
+    velocity_output = os.path.join(os.path.dirname(output), VELOCITY_PNG)
+    trajectories = TrajectoryDisplay.from_estimator(
+        model, X, t, n_trajectories=150, random_state=random_state
+    )
+    trajectories.ax_.set_title("Action Matching: learnt trajectories (branching data)")
+    field = VelocityFieldDisplay.from_estimator(model, X, t)
+    field.ax_.set_title(f"Action Matching: learnt velocity at t = {field.time:g}, "
+                        "over that snapshot")
+    written = []
+    for display, path, what in ((trajectories, output, "Trajectories"),
+                                (field, velocity_output, "Velocity field")):
+        display.figure_.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(display.figure_)
+        written.append(f"{what} written to {path}")
+    return written
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="am_demo_trajectories.png",
-                        help="PNG file for the trajectory plot")
+                        help="PNG file for the trajectory plot (the velocity-field "
+                             f"plot, {VELOCITY_PNG}, goes in the same folder)")
     parser.add_argument("--n-samples", type=int, default=800, help="points per snapshot")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)

@@ -1,21 +1,23 @@
-"""Display objects for fitted Action Matching estimators.
-
-Follows scikit-learn's visualisation API (``sklearn.metrics.PredictionErrorDisplay``):
-``__init__`` stores computed arrays, ``plot`` draws them and sets ``ax_`` and
-``figure_``, and the ``from_estimator`` class method computes then plots.
-Matplotlib is optional: it is imported inside ``plot`` only.
-"""
-
-import numbers
+"""Trajectories of points pushed by a fitted estimator, over the snapshots."""
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array, check_is_fitted
 
-__all__ = ["TrajectoryDisplay"]
+from ._common import (
+    check_dims,
+    check_matplotlib,
+    check_positive_int,
+    estimator_input,
+    feature_names,
+    fill_plot_docs,
+)
+
+#: Beyond this many snapshot rows, points are drawn smaller and fainter.
+_CROWDED = 5000
 
 
+@fill_plot_docs
 class TrajectoryDisplay:
     """Trajectories of points pushed by a learned flow, over the observed snapshots.
 
@@ -24,8 +26,7 @@ class TrajectoryDisplay:
     the trajectories and snapshots are drawn as that feature against time
     instead.
 
-    It is recommended to create one with :meth:`from_estimator`; all parameters
-    are stored as attributes.
+    {{how_to_create}}
 
     Parameters
     ----------
@@ -50,10 +51,7 @@ class TrajectoryDisplay:
         The snapshots; None when there are none.
     colorbar_ : matplotlib Colorbar or None
         Time scale of the snapshot colours; None without ``snapshot_times``.
-    ax_ : matplotlib Axes
-        Axes with the plot.
-    figure_ : matplotlib Figure
-        Figure containing the plot.
+    {{ax_figure_}}
 
     See Also
     --------
@@ -87,8 +85,7 @@ class TrajectoryDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to plot on; a new figure and axes are created when None.
+        {{ax}}
         n_trajectories : int, default=100
             Draw the first ``n_trajectories`` trajectories (all when fewer).
         dims : tuple of two int, default=(0, 1)
@@ -105,7 +102,7 @@ class TrajectoryDisplay:
             The object, with ``ax_``, ``figure_``, ``lines_``, ``scatter_`` and
             ``colorbar_`` set.
         """
-        check_matplotlib_support(f"{type(self).__name__}.plot")
+        check_matplotlib(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
         paths = np.asarray(self.paths, dtype=float)
@@ -115,10 +112,9 @@ class TrajectoryDisplay:
                 "paths must have shape (n_times, n_trajectories, n_features) with "
                 f"n_times = len(path_times) = {path_times.shape[0]}; got {paths.shape}."
             )
-        if not isinstance(n_trajectories, numbers.Integral) or n_trajectories < 1:
-            raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}.")
+        n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
         n_features = paths.shape[2]
-        names = self._feature_names(n_features)
+        names = feature_names(self.feature_names, n_features)
         if ax is None:
             _, ax = plt.subplots()
 
@@ -128,7 +124,7 @@ class TrajectoryDisplay:
             horizontal = np.broadcast_to(path_times[:, None], paths.shape[:2])
             vertical = paths[:, :, 0]
         else:
-            first, second = _check_dims(dims, n_features)
+            first, second = check_dims(dims, n_features)
             x_label, y_label = names[first], names[second]
             horizontal, vertical = paths[:, :, first], paths[:, :, second]
 
@@ -143,7 +139,9 @@ class TrajectoryDisplay:
                     f"snapshots must have shape (n_samples, {n_features}) like the paths; "
                     f"got {snapshots.shape}."
                 )
-            snapshot_kw = {"s": 8, "alpha": 0.5, **(snapshot_kw or {})}
+            crowded = snapshots.shape[0] > _CROWDED
+            snapshot_kw = {"s": 4 if crowded else 8, "alpha": 0.4 if crowded else 0.5,
+                           "linewidths": 0, **(snapshot_kw or {})}
             times = None
             if self.snapshot_times is not None:
                 times = np.asarray(self.snapshot_times, dtype=float).ravel()
@@ -165,22 +163,13 @@ class TrajectoryDisplay:
             self.scatter_ = ax.scatter(*points, **snapshot_kw)
             if times is not None:
                 self.colorbar_ = ax.figure.colorbar(self.scatter_, ax=ax, label="time")
+                self.colorbar_.solids.set_alpha(1.0)  # the scale, not the points' alpha
 
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
-
-    def _feature_names(self, n_features):
-        if self.feature_names is None:
-            return [f"x{i}" for i in range(n_features)]
-        names = [str(name) for name in np.ravel(self.feature_names)]
-        if len(names) != n_features:
-            raise ValueError(
-                f"feature_names has {len(names)} entries for {n_features} features."
-            )
-        return names
 
     @classmethod
     def from_estimator(cls, estimator, X, y=None, *, t_from=None, t_to=None,
@@ -208,8 +197,7 @@ class TrajectoryDisplay:
         dims : tuple of two int, default=(0, 1)
             Features on the two axes (ignored with a single feature, drawn
             against time).
-        ax : matplotlib Axes, default=None
-            Axes to plot on; a new figure and axes are created when None.
+        {{ax}}
         random_state : int, RandomState instance or None, default=None
             Which rows start trajectories, when there are more than
             ``n_trajectories``.
@@ -236,12 +224,11 @@ class TrajectoryDisplay:
         >>> display.paths.shape[1:]
         (20, 2)
         """
-        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         feature_names = getattr(estimator, "feature_names_in_", None)
         X = check_array(X, dtype=[np.float64, np.float32])
-        if not isinstance(n_trajectories, numbers.Integral) or n_trajectories < 1:
-            raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}.")
+        n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
         t_from = float(estimator.times_[0] if t_from is None else t_from)
         t_to = float(estimator.times_[-1] if t_to is None else t_to)
         if y is None:
@@ -262,23 +249,10 @@ class TrajectoryDisplay:
         if rows.size > n_trajectories:
             rng = check_random_state(random_state)
             rows = np.sort(rng.choice(rows, size=n_trajectories, replace=False))
-        _, paths, path_times = estimator.push(X[rows], t_from, t_to, return_path=True)
+        _, paths, path_times = estimator.push(
+            estimator_input(estimator, X[rows]), t_from, t_to, return_path=True)
         viz = cls(paths=paths, path_times=path_times, snapshots=X,
                   snapshot_times=snapshot_times, feature_names=feature_names)
         return viz.plot(ax=ax, n_trajectories=n_trajectories, dims=dims,
                         snapshot_kw=snapshot_kw, line_kw=line_kw)
 
-
-def _check_dims(dims, n_features):
-    """Two distinct feature indices in range."""
-    dims = tuple(dims)
-    valid = len(dims) == 2 and all(
-        isinstance(d, numbers.Integral) and -n_features <= d < n_features for d in dims
-    )
-    if valid:
-        dims = tuple(int(d) % n_features for d in dims)
-    if not valid or dims[0] == dims[1]:
-        raise ValueError(
-            f"dims must be two distinct feature indices in [0, {n_features}); got {dims!r}."
-        )
-    return dims

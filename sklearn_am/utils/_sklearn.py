@@ -5,6 +5,7 @@ else, so that a change in scikit-learn is fixed in one place.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -19,5 +20,6 @@ __all__ = [
     "Options",
     "StrOptions",
     "_fit_context",
+    "check_matplotlib_support",
     "validate_params",
 ]
