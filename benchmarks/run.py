@@ -7,8 +7,9 @@
 Writes ``benchmarks/results/<name>.json`` (machine info, settings, every record,
 aggregates) and ``benchmarks/results/<name>.md`` (the tables), and prints the tables.
 Sections (``--sections``): ``synthetic`` (Gaussian transport at d = 2, 5, 10, 50,
-nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and ``tuned``
-(opt-in; its own files, ``tuned.{json,md}``). See benchmarks/README.md for the protocols.
+nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and the opt-in
+standalone sections with their own files, ``tuned`` (more compute on real data) and
+``memory`` (peak RSS against the number of rows). See benchmarks/README.md.
 """
 
 import argparse
@@ -31,10 +32,12 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import accuracy, speed, tuned
+from .protocols import accuracy, memory, speed, tuned
 
-#: Every section, and those run unless ``--sections`` says otherwise.
-SECTIONS = ("synthetic", "real", "speed", "tuned")
+#: Every section, and those run unless ``--sections`` says otherwise. Standalone
+#: sections write their own files, ``<section>.{json,md}``.
+SECTIONS = ("synthetic", "real", "speed", "tuned", "memory")
+STANDALONE = ("tuned", "memory")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -137,6 +140,17 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
     return records
 
 
+def run_memory(name, out_dir, machine):
+    """The ``memory`` section: peak RSS of fit and transform at 1e4, 1e5, 1e6 rows."""
+    log("== memory")
+    records = memory.run()
+    md = memory.markdown(records, machine)
+    paths = write_results(name, {"machine": machine, "records": records}, md, out_dir)
+    log(md)
+    log(f"wrote {paths[0]} and {paths[1]}")
+    return records
+
+
 def _real_present(names, data_dir):
     """The real datasets among ``names`` whose files exist (a line says which are missing)."""
     present = [d for d in names if d not in REAL_DATASETS or d in available_real(data_dir)]
@@ -223,15 +237,20 @@ def main(argv=None):
         f"device={machine['device']}, threads={machine['torch_threads']}, "
         f"torchcfm={machine['torchcfm']}")
 
-    if "tuned" in sections:
-        # Alone, it is the run ("tuned" by default); beside others, "<name>_tuned" so that a
-        # named run never overwrites the published tuned.json.
-        tuned_name = (args.name or "tuned") if sections == {"tuned"} else \
-            (f"{args.name}_tuned" if args.name else "tuned")
-        run_tuned(_real_present(real_tuned, data_dir), SEEDS[: args.seeds or 1], data_dir,
-                  tuned_name, args.out_dir, machine)
-        if sections == {"tuned"}:
-            return None
+    for section in STANDALONE:
+        if section not in sections:
+            continue
+        # Alone, it is the run ("<section>" by default); beside others, "<name>_<section>",
+        # so that a named run never overwrites the published file.
+        own = (args.name or section) if sections == {section} else \
+            (f"{args.name}_{section}" if args.name else section)
+        if section == "tuned":
+            run_tuned(_real_present(real_tuned, data_dir), SEEDS[: args.seeds or 1], data_dir,
+                      own, args.out_dir, machine)
+        else:
+            run_memory(own, args.out_dir, machine)
+    if not sections - set(STANDALONE):
+        return None
 
     methods = build_methods(cfg, device=args.device, grid=not args.no_grid,
                             peers_on=not args.no_peers, cfm=not args.no_cfm,

@@ -29,7 +29,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._device import module_on, resolve_device, to_numpy, to_tensor, torch_generator
+from ._device import (
+    explain_out_of_memory,
+    module_on,
+    resolve_device,
+    to_numpy,
+    to_tensor,
+    torch_generator,
+)
 from ._dynamics import Transport
 from ._noise import RowNoise, row_keys
 from ._paths import INTERPOLATIONS, Snapshots
@@ -38,7 +45,14 @@ from ._solvers import ODE_SOLVERS
 from ._training import train
 from ._units import Units
 from ._version import __version__
-from ._validation import _as_real, _check_t_eval, _check_times, check_hidden_layer_sizes
+from ._validation import (
+    _as_real,
+    _check_t_eval,
+    _check_times,
+    check_hidden_layer_sizes,
+    check_within_reach,
+    naming,
+)
 from .networks import ACTIVATIONS, MLPPotential
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, StrOptions, _fit_context
@@ -51,6 +65,9 @@ DENSE_SNAPSHOTS = 20
 MAX_SOURCE_SAMPLES = 10_000
 #: Interior points of the (deterministic) Monte Carlo estimate behind ``score``.
 SCORE_POINTS = 8192
+#: Rows per snapshot ``score`` uses at most (evenly spaced, so deterministic):
+#: its memory then stays flat in the number of rows.
+SCORE_ROWS_PER_TIME = 32_768
 #: Seed of the fixed draws behind ``score`` (common random numbers across models).
 SCORE_SEED = 0
 #: How far beyond the fitted time range a time may lie, in fitted spans: pushes
@@ -60,8 +77,11 @@ EXTRAPOLATION_SPANS = 1.0
 #: Upper bound of ``n_steps``: with the extrapolation limit, a push never takes
 #: more than 3 × this many fixed steps.
 MAX_N_STEPS = 100_000
-#: Rows pushed through the network at once at inference.
-INFERENCE_CHUNK = 65_536
+#: Rows pushed through the network at once at inference: memory beyond inputs and
+#: outputs stays flat in the number of rows.
+INFERENCE_CHUNK = 16_384
+_CHUNK_ADVICE = (f"the size of the network (inference runs {INFERENCE_CHUNK} rows at a time; "
+                 "the batch_size of training does not matter here)")
 _MAX_SEED = np.iinfo(np.int32).max
 
 
@@ -169,14 +189,14 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X, times = self._validate_fit_data(X, y, reset=not warm)
         name = type(self).__name__
         dynamics = self._make_dynamics()
-        X, times, masses = dynamics.population(X, times, sample_weight, name)
+        rows, masses = dynamics.population(X, times, sample_weight, name)
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
-        units = self._units if warm else Units.from_data(X, times)
+        units = self._units if warm else Units.from_data(X, times, rows)
         dynamics.bind(units, masses)
-        relative = None if masses is None else masses / masses[0]
-        snapshots = Snapshots(units.to_model(X), units.to_tau(times), device, masses=relative)
+        snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
+                                        masses=_relative(masses))
         generator = torch_generator(rng.randint(_MAX_SEED), device)
         if warm:
             potential = copy.deepcopy(self.potential_)
@@ -187,17 +207,18 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         interpolation = self._resolved_interpolation(dynamics, snapshots.n_times)
         sampler = dynamics.sampler(snapshots, interpolation, rng,
                                    n_draws=self.max_iter * self.batch_size)
-        result = train(
-            potential,
-            sampler,
-            lambda net, batch: dynamics.loss(net, batch, generator),
-            max_iter=self.max_iter,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate_init,
-            generator=generator,
-            verbose=self.verbose,
-            name=name,
-        )
+        with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
+            result = train(
+                potential,
+                sampler,
+                lambda net, batch: dynamics.loss(net, batch, generator),
+                max_iter=self.max_iter,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate_init,
+                generator=generator,
+                verbose=self.verbose,
+                name=name,
+            )
         first = snapshots.snapshot(0)
         keep = np.sort(rng.permutation(len(first))[:MAX_SOURCE_SAMPLES])
 
@@ -223,10 +244,11 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _validate_fit_data(self, X, y, reset):
-        X, y = validate_data(
-            self, X, y, reset=reset, dtype=[np.float64, np.float32],
-            ensure_min_samples=2, y_numeric=False,
-        )
+        with naming("X", "y"):
+            X, y = validate_data(
+                self, X, y, reset=reset, dtype=[np.float64, np.float32],
+                ensure_min_samples=2, y_numeric=False,
+            )
         times = _check_times(y, X.shape[0])
         if len(np.unique(times)) < 2:
             raise ValueError(
@@ -251,7 +273,10 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        with naming("X"):
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_within_reach(X, self._units)
+        return X
 
     def _check_time(self, t, name):
         if not isinstance(t, Real) or isinstance(t, bool) or not np.isfinite(t):
@@ -356,25 +381,31 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             noise = RowNoise(row_keys(X, seed))
         device = resolve_device(self.device)
         potential = module_on(self.potential_, device)
-        finals, weights, paths, times = [], [], [], None
-        for start in range(0, max(len(X), 1), INFERENCE_CHUNK):
-            x = to_tensor(units.to_model(X[start : start + INFERENCE_CHUNK]), device)
-            out = dynamics.push(
-                potential, x, tau_from, tau_to, options=options, return_path=return_path,
-                t_eval=tau_eval, noise=None if noise is None else noise.take(len(x)),
-            )
-            finals.append(units.from_model(to_numpy(out.x, np.float64)))
-            if return_weights:
-                log_w = 0.0 if out.log_weights is None else to_numpy(out.log_weights, np.float64)
-                weights.append(np.exp(np.broadcast_to(log_w, (len(x),))))
+        n = len(X)
+        X_to = np.empty_like(X)
+        weights = np.ones(n, dtype=X.dtype) if return_weights else None
+        path = times = None
+        for start in range(0, n, INFERENCE_CHUNK):
+            stop = min(start + INFERENCE_CHUNK, n)
+            x = to_tensor(units.to_model(X[start:stop]), device)
+            with explain_out_of_memory(type(self).__name__, "push", _CHUNK_ADVICE):
+                out = dynamics.push(
+                    potential, x, tau_from, tau_to, options=options, return_path=return_path,
+                    t_eval=tau_eval, noise=None if noise is None else noise.take(len(x)),
+                )
+            X_to[start:stop] = units.from_model(to_numpy(out.x, np.float64))
+            if return_weights and out.log_weights is not None:
+                weights[start:stop] = np.exp(to_numpy(out.log_weights, np.float64))
             if return_path:
-                paths.append(units.from_model(to_numpy(out.path, np.float64)))
+                chunk_path = to_numpy(out.path, np.float64)
+                if path is None:
+                    path = np.empty((chunk_path.shape[0], *X.shape), dtype=X.dtype)
+                path[:, start:stop] = units.from_model(chunk_path)
                 times = out.path_times
-        result = [np.concatenate(finals).astype(X.dtype, copy=False)]
+        result = [X_to]
         if return_weights:
-            result.append(np.concatenate(weights).astype(X.dtype, copy=False))
+            result.append(weights)
         if return_path:
-            path = np.concatenate(paths, axis=1).astype(X.dtype, copy=False)
             path_times = units.from_tau(times)
             if requested is not None:
                 path, path_times = path[requested], path_times[requested]
@@ -430,8 +461,7 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         X = self._check_X(X)
         tau = self._row_times(t, X.shape[0])
-        grad = self._evaluate(X, tau, lambda net, x, s: net.velocity(x, s))
-        return (grad * self._units.velocity).astype(X.dtype, copy=False)
+        return self._evaluate(X, tau, _velocity_of, self._units.velocity)
 
     def potential(self, X, t):
         """The learnt potential s(x, t) (defined up to a function of t alone).
@@ -448,19 +478,24 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = self._check_X(X)
         tau = self._row_times(t, X.shape[0])
         with torch.no_grad():
-            s = self._evaluate(X, tau, lambda net, x, t_: net(x, t_))
-        return (s * self._units.action).astype(X.dtype, copy=False)
+            return self._evaluate(X, tau, _potential_of, self._units.action)
 
-    def _evaluate(self, X, tau, fn):
+    def _evaluate(self, X, tau, fn, scale):
+        """``fn(net, x, t) * scale`` over chunks of rows, into an array of X's dtype."""
         device = resolve_device(self.device)
         net = module_on(self.potential_, device)
-        out = []
-        for start in range(0, max(len(X), 1), INFERENCE_CHUNK):
-            stop = start + INFERENCE_CHUNK
-            x = to_tensor(self._units.to_model(X[start:stop]), device)
+        units = self._units
+        out = None
+        for start in range(0, len(X), INFERENCE_CHUNK):
+            stop = min(start + INFERENCE_CHUNK, len(X))
+            x = to_tensor(units.to_model(X[start:stop]), device)
             t = torch.as_tensor(tau[start:stop], dtype=torch.float32, device=device)
-            out.append(to_numpy(fn(net, x, t), np.float64))
-        return np.concatenate(out)
+            with explain_out_of_memory(type(self).__name__, "inference", _CHUNK_ADVICE):
+                values = to_numpy(fn(net, x, t), np.float64) * scale
+            if out is None:
+                out = np.empty((len(X), *values.shape[1:]), dtype=X.dtype)
+            out[start:stop] = values
+        return out  # validation guarantees at least one row
 
     def sample(self, n_samples=1, t=None, random_state=None, return_weights=False):
         """Draw points of the earliest snapshot and push them to time ``t``.
@@ -525,11 +560,12 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "score needs snapshots at 2 or more distinct times in y; got one."
             )
         dynamics, units = self._dynamics, self._units
-        X, times, masses = dynamics.population(X, times, None, type(self).__name__)
+        rows, masses = dynamics.population(X, times, None, type(self).__name__)
+        rows = _at_most_per_time(times, rows, SCORE_ROWS_PER_TIME)
         device = resolve_device(self.device)
         potential = module_on(self.potential_, device)
-        snapshots = Snapshots(units.to_model(X), units.to_tau(times), device,
-                              masses=None if masses is None else masses / masses[0])
+        snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
+                                        masses=_relative(masses))
         sampler = dynamics.sampler(snapshots, self.interpolation_,
                                    np.random.RandomState(SCORE_SEED), SCORE_POINTS)
         generator = torch_generator(SCORE_SEED, device)
@@ -590,3 +626,32 @@ def _check_finite_outputs(name, potential, snapshots):
             "although its weights are finite (an overflow). Lower learning_rate_init or "
             "scale the features (e.g. with StandardScaler), then fit again."
         )
+
+
+def _velocity_of(net, x, t):
+    return net.velocity(x, t)
+
+
+def _potential_of(net, x, t):
+    return net(x, t)
+
+
+def _relative(masses):
+    """Masses relative to the first time's (None stays None: balanced)."""
+    return None if masses is None else masses / masses[0]
+
+
+def _at_most_per_time(times, rows, limit):
+    """``rows`` (None: all) thinned to at most ``limit`` evenly spaced rows per time."""
+    if rows is None:
+        if np.unique(times, return_counts=True)[1].max() <= limit:
+            return None  # nothing to thin: no index array at all
+        rows = np.arange(len(times))
+    t = times[rows]
+    kept = []
+    for value in np.unique(t):
+        mine = rows[t == value]
+        if len(mine) > limit:
+            mine = mine[np.linspace(0, len(mine) - 1, limit).astype(np.int64)]
+        kept.append(mine)
+    return np.concatenate(kept)

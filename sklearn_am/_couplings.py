@@ -61,6 +61,7 @@ def plan(a, b, method="exact", reg=None):
     P : ndarray of shape (m, n)
         Non-negative, rows sum to 1/m and columns to 1/n.
     """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     cost = ot.dist(a, b, metric="sqeuclidean")
     wa = np.full(a.shape[0], 1.0 / a.shape[0])
     wb = np.full(b.shape[0], 1.0 / b.shape[0])

@@ -5,6 +5,7 @@ machine); estimators move them to the resolved device as a local, per call.
 """
 
 import copy
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -83,3 +84,25 @@ def torch_generator(seed, device):
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
+
+
+@contextmanager
+def explain_out_of_memory(name, during, advice):
+    """Re-raise a device out-of-memory error with what to change.
+
+    Parameters
+    ----------
+    name : str
+        The estimator, for the message.
+    during : str
+        What was running ("fit", "push", ...).
+    advice : str
+        The parameter to lower, e.g. ``"batch_size (now 256)"``.
+    """
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        raise torch.OutOfMemoryError(
+            f"{name}: the device ran out of memory during {during}. Lower {advice}, or run "
+            f'on the CPU with device="cpu" (set_params(device="cpu")). Original error: {exc}'
+        ) from exc

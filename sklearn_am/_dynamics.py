@@ -2,7 +2,8 @@
 
 A dynamics object owns everything that depends on *what moves the population*:
 
-- ``population(X, times, sample_weight)``: the rows and per-time masses to fit;
+- ``population(X, times, sample_weight, name)``: the rows to fit on and the
+  per-time masses;
 - ``bind(units, masses)``: its parameters resolved against the data (model units);
 - ``fitted_attributes(units)``: what the estimator exposes about it after ``fit``;
 - ``loss(potential, batch, generator)``: the objective on one batch;
@@ -60,10 +61,10 @@ class Transport:
     sparse_interpolation = "ot"
 
     def population(self, X, times, sample_weight, name):
-        """The rows, times and per-time masses to fit (None: balanced)."""
+        """The rows of X to fit on (None: all, once) and the per-time masses (None: balanced)."""
         if sample_weight is not None:
             raise TypeError(f"{name} does not take sample_weight.")
-        return X, times, None
+        return None, None
 
     def bind(self, units, masses=None):
         """Resolve parameters against the data; returns ``self``."""
@@ -192,7 +193,7 @@ class GrowingTransport(Transport):
         self.growth_scale = growth_scale
 
     def population(self, X, times, sample_weight, name):
-        """Rows repeated or resampled by weight, and the mass at each time."""
+        """Row indices repeated or resampled by weight, and the mass at each time."""
         return weighted_snapshots(X, times, sample_weight, name)
 
     def bind(self, units, masses=None):

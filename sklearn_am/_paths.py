@@ -26,6 +26,7 @@ import torch
 
 from ._couplings import entropic_reg, pair_pool
 from ._losses import Batch
+from ._units import CHUNK_ROWS
 
 __all__ = [
     "INTERPOLATIONS",
@@ -113,13 +114,17 @@ class Snapshots:
     """
 
     def __init__(self, X, t, device, masses=None, dtype=torch.float32):
-        order = np.argsort(t, kind="stable")
-        t_sorted = np.asarray(t, dtype=np.float64)[order]
+        t = np.asarray(t, dtype=np.float64)
+        if np.all(np.diff(t) >= 0):  # already sorted (from_data): no copy of X
+            t_sorted, self.X_host = t, np.asarray(X)
+        else:
+            order = np.argsort(t, kind="stable")
+            t_sorted, self.X_host = t[order], np.asarray(X)[order]
         self.times, first_rows, self.counts = np.unique(
             t_sorted, return_index=True, return_counts=True
         )
         self.offsets = first_rows
-        self.X_host = np.asarray(X)[order]
+        # On the CPU a float32 X_host is shared with the tensor, not copied.
         self.x = torch.as_tensor(self.X_host, dtype=dtype, device=device)
         self.device = device
         self.dtype = dtype
@@ -128,6 +133,31 @@ class Snapshots:
         self.knots = torch.as_tensor(self.times, dtype=torch.float64, device=device)
         self._offsets = torch.as_tensor(self.offsets, device=device)
         self._counts = torch.as_tensor(self.counts, device=device)
+
+    @classmethod
+    def from_data(cls, X, times, units, device, *, rows=None, masses=None):
+        """Snapshots of the user's rows in model units, with one float32 copy of the data.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Rows in the user's units (not copied).
+        times : ndarray of shape (n_samples,)
+            Time of each row, in the user's units.
+        units : Units
+        device : torch.device
+        rows : ndarray of int, default=None
+            Which rows of ``X`` to use, repeats allowed (default: all, once).
+        masses : ndarray of shape (n_times,), default=None
+            Total mass at each time.
+        """
+        t = times if rows is None else times[rows]
+        order = np.argsort(t, kind="stable")
+        index = order if rows is None else rows[order]
+        x = np.empty((len(index), X.shape[1]), dtype=np.float32)
+        for a in range(0, len(index), CHUNK_ROWS):
+            x[a : a + CHUNK_ROWS] = units.to_model(X[index[a : a + CHUNK_ROWS]])
+        return cls(x, units.to_tau(t[order]), device, masses=masses)
 
     @property
     def n_times(self):

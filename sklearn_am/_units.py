@@ -11,7 +11,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Units"]
+__all__ = ["CHUNK_ROWS", "Units"]
+
+#: Rows converted at once wherever whole data sets pass between units, so that
+#: memory beyond inputs and outputs stays flat in the number of rows.
+CHUNK_ROWS = 65_536
 
 
 class Units(NamedTuple):
@@ -23,15 +27,28 @@ class Units(NamedTuple):
     span: float  # T
 
     @classmethod
-    def from_data(cls, X, times):
-        """Units of snapshots ``X`` at ``times``: mean, root mean feature variance, range."""
-        X64 = np.asarray(X, dtype=np.float64)
-        scale = float(np.sqrt(np.mean(X64.var(axis=0))))
+    def from_data(cls, X, times, rows=None):
+        """Units of snapshots ``X`` at ``times``: mean, root mean feature variance, range.
+
+        ``rows`` (indices, repeats allowed) selects the rows to use; default all.
+        Computed in float64 over chunks of rows: no full-size copy of ``X`` is made.
+        """
+        n = X.shape[0] if rows is None else len(rows)
+
+        def chunks():
+            for a in range(0, n, CHUNK_ROWS):
+                block = X[a : a + CHUNK_ROWS] if rows is None else X[rows[a : a + CHUNK_ROWS]]
+                yield np.asarray(block, dtype=np.float64)
+
+        center = sum(block.sum(axis=0) for block in chunks()) / n
+        squares = sum(np.square(block - center).sum(axis=0) for block in chunks())
+        scale = float(np.sqrt(np.mean(squares / n)))
+        t = times if rows is None else times[rows]
         return cls(
-            center=X64.mean(axis=0),
+            center=np.asarray(center, dtype=np.float64),
             scale=scale if scale > 0 else 1.0,
-            origin=float(np.min(times)),
-            span=float(np.max(times) - np.min(times)),
+            origin=float(np.min(t)),
+            span=float(np.max(t) - np.min(t)),
         )
 
     def to_model(self, X):

@@ -3,11 +3,48 @@
 Every message names the argument that was wrong and says how to fix it.
 """
 
+import re
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_hidden_layer_sizes"]
+__all__ = ["check_hidden_layer_sizes", "check_within_reach", "naming"]
+
+#: Points farther than this many data scales from the data's centre are refused:
+#: the learnt field means nothing there, and float32 arithmetic overflows.
+MAX_MODEL_COORDINATE = 1e6
+
+
+@contextmanager
+def naming(*names):
+    """Re-raise ``ValueError``/``TypeError`` prefixed by the argument name(s), unless named.
+
+    scikit-learn's input validation says what is wrong but not always which
+    argument; messages that already name one of ``names`` pass unchanged.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if any(re.search(rf"\b{re.escape(name)}\b", message) for name in names):
+            raise
+        raise type(exc)(f"{' or '.join(names)}: {message}") from exc
+
+
+def check_within_reach(X, units, name="X"):
+    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre."""
+    reach = MAX_MODEL_COORDINATE * units.scale
+    for start in range(0, X.shape[0], 65_536):
+        block = np.abs(np.asarray(X[start : start + 65_536], dtype=np.float64) - units.center)
+        farthest = float(block.max(initial=0.0))
+        if farthest > reach:
+            raise ValueError(
+                f"{name} has values {farthest:.3g} away from the centre of the fitted data, "
+                f"more than {MAX_MODEL_COORDINATE:g} times its scale ({units.scale:.3g}): the "
+                f"learnt dynamics mean nothing there. Check the units of {name} (they must "
+                "be those used in fit)."
+            )
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes):

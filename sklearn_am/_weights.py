@@ -22,7 +22,7 @@ MAX_EXPANDED_ROWS = 10_000_000
 
 
 def weighted_snapshots(X, times, sample_weight, name):
-    """Rows, times and per-time masses of a weighted population.
+    """The rows to fit on and the mass at each time of a weighted population.
 
     Parameters
     ----------
@@ -35,15 +35,15 @@ def weighted_snapshots(X, times, sample_weight, name):
 
     Returns
     -------
-    X, times : ndarrays
-        Canonically ordered rows, repeated or resampled by weight.
+    rows : ndarray of int64
+        Indices into ``X`` in canonical order (time, then the row's values), each
+        repeated or resampled by weight; rows of zero weight do not appear.
     masses : ndarray of shape (n_times,)
         The sum of weights at each distinct time.
     """
     weights = _check_weights(sample_weight, X.shape[0])
-    keep = weights > 0
-    X, times, weights = X[keep], times[keep], weights[keep]
-    distinct = np.unique(times)
+    kept = np.flatnonzero(weights > 0)
+    distinct = np.unique(times[kept])
     if len(distinct) < 2:
         raise ValueError(
             f"sample_weight is zero on every row of all but {len(distinct)} distinct "
@@ -51,8 +51,9 @@ def weighted_snapshots(X, times, sample_weight, name):
         )
     # Canonical order (time, then the row's values): the fit then depends on the
     # weighted population only, not on how its rows were ordered.
-    order = np.lexsort((*X.T[::-1], times))
-    X, times, weights = X[order], times[order], weights[order]
+    X_kept = X if len(kept) == len(X) else X[kept]  # no copy in the usual case
+    order = kept[np.lexsort((*X_kept.T[::-1], times[kept]))]
+    times, weights = times[order], weights[order]
     masses = np.array([weights[times == t].sum() for t in distinct])
     integer = np.all(weights == np.round(weights))
     if integer and weights.sum() <= min(MAX_EXPANSION_FACTOR * len(weights), MAX_EXPANDED_ROWS):
@@ -62,7 +63,7 @@ def weighted_snapshots(X, times, sample_weight, name):
             _systematic_counts(weights[times == t], np.count_nonzero(times == t))
             for t in distinct
         ])
-    return np.repeat(X, repeats, axis=0), np.repeat(times, repeats), masses
+    return np.repeat(order, repeats), masses
 
 
 def _check_weights(sample_weight, n_samples):

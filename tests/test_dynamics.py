@@ -111,13 +111,18 @@ def test_growing_transport_population_and_attributes():
     X = np.arange(12.0).reshape(6, 2)
     times = np.array([0, 0, 1, 1, 1, 1.0])
     dyn = GrowingTransport(growth_scale=2.0)
-    X2, t2, masses = dyn.population(X, times, np.array([1, 2, 1, 1, 0, 3.0]), "est")
+    rows, masses = dyn.population(X, times, np.array([1, 2, 1, 1, 0, 3.0]), "est")
     assert_allclose(masses, [3.0, 5.0])
-    assert len(X2) == 8  # integer weights repeat rows; zero weights drop them
+    # integer weights repeat rows, zero weights drop them; canonical order by (time, row)
+    assert rows.tolist() == [0, 1, 1, 2, 3, 5, 5, 5]
     attrs = dyn.bind(UNITS, masses).fitted_attributes(UNITS)
     assert_allclose(attrs["growth_scale_"], 2.0 / 4.0)
     assert_allclose(attrs["masses_"], [3.0, 5.0])
     assert dyn.initial_mass() == 3.0
+
+
+def test_transport_fits_every_row_once():
+    assert Transport().population(np.zeros((2, 1)), np.array([0.0, 1.0]), None, "e") == (None, None)
 
 
 def test_transport_rejects_sample_weight():

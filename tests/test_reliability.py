@@ -1,0 +1,176 @@
+"""Reliability: bounded work for any time, no silent non-finite model, safe persistence."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
+
+from conftest import FAST
+from sklearn_am import (
+    ActionMatchingRegressor,
+    EntropicActionMatching,
+    InconsistentVersionWarning,
+    UnbalancedActionMatching,
+)
+from sklearn_am._persistence import VERSION_KEY
+
+ESTIMATORS = [ActionMatchingRegressor, EntropicActionMatching, UnbalancedActionMatching]
+
+
+def _data(n=60, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.repeat([0.0, 1.0, 2.0], n)
+    return rng.normal(size=(3 * n, 2)) + t[:, None] * [1.0, 0.0], t
+
+
+@pytest.fixture(scope="module", params=ESTIMATORS, ids=lambda c: c.__name__)
+def fitted(request):
+    X, t = _data()
+    return request.param(**FAST).fit(X, t), X, t
+
+
+# ------------------------------------------------------------ bounded work
+@pytest.mark.parametrize("t_to", [1e9, -1e9, 4.0 + 1e-6, 1e300])
+def test_time_far_outside_the_fitted_range_is_rejected(fitted, t_to):
+    est, X, _ = fitted
+    with pytest.raises(ValueError, match=r"far outside the fitted time range \[0, 2\].*"
+                                         r"within \[-2, 4\].*other units"):
+        est.push(X[:3], 0.0, t_to)
+    with pytest.raises(ValueError, match="far outside"):
+        est.velocity(X[:3], t_to)
+
+
+def test_extrapolation_within_one_span_warns_and_works(fitted):
+    est, X, _ = fitted
+    with pytest.warns(UserWarning, match="outside the fitted time range"):
+        out = est.push(X[:3], 0.0, 4.0)
+    assert np.all(np.isfinite(out))
+
+
+def test_n_steps_is_bounded():
+    X, t = _data()
+    with pytest.raises(InvalidParameterError, match="n_steps"):
+        ActionMatchingRegressor(n_steps=10**9).fit(X, t)
+
+
+# ------------------------------------------------------------ divergence
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("max_iter", [3, 60])
+def test_divergence_raises_and_keeps_the_last_finite_model(Estimator, max_iter):
+    X, t = _data()
+    est = Estimator(**{**FAST, "learning_rate_init": 1e8, "max_iter": max_iter})
+    with pytest.raises(FloatingPointError,
+                       match=r"diverged at step \d+ .*learning_rate_init \(now 1e\+08\).*"
+                             r"StandardScaler"):
+        est.fit(X, t)
+    assert len(est.loss_curve_) == est.n_iter_ and np.all(np.isfinite(est.loss_curve_))
+    assert np.all(np.isfinite(est.transform(X[:20])))
+    assert np.all(np.isfinite(est.velocity(X[:20], 1.0)))
+
+
+def test_divergence_with_warm_start_keeps_a_usable_model():
+    X, t = _data()
+    est = ActionMatchingRegressor(**{**FAST, "warm_start": True}).fit(X, t)
+    before = est.transform(X[:10])
+    est.set_params(learning_rate_init=1e8)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        est.fit(X, t)
+    after = est.transform(X[:10])
+    assert np.all(np.isfinite(after))
+    assert est.n_iter_ >= FAST["max_iter"]  # the first fit's steps are kept
+    assert np.abs(after - before).max() < 1e6  # no runaway weights survive
+
+
+# ------------------------------------------------------------ persistence
+def test_skops_round_trip_trusts_only_sklearn_am_types(fitted, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    est, X, t = fitted
+    path = tmp_path / "model.skops"
+    sio.dump(est, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted and all(name.startswith("sklearn_am.") for name in untrusted)
+    loaded = sio.load(path, trusted=untrusted)
+    assert_array_equal(loaded.transform(X[:20]), est.transform(X[:20]))
+    assert_array_equal(loaded.velocity(X[:20], 0.5), est.velocity(X[:20], 0.5))
+    assert loaded.score(X, t) == est.score(X, t)
+    assert_array_equal(loaded.sample(7, random_state=1), est.sample(7, random_state=1))
+
+
+def test_state_holds_no_torch_objects(fitted):
+    import torch
+
+    est = fitted[0]
+    state = est.__getstate__()
+    assert state[VERSION_KEY] and "potential_" in state
+
+    def walk(value):
+        assert not isinstance(value, (torch.Tensor, torch.nn.Module)), type(value)
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+
+    walk(state)
+    assert isinstance(est.potential_, torch.nn.Module)  # the live estimator is untouched
+
+
+def test_pickle_round_trip_and_version_warning(fitted):
+    est, X, _ = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same version: no warning
+        loaded = pickle.loads(pickle.dumps(est))
+    assert_array_equal(loaded.transform(X[:10]), est.transform(X[:10]))
+    state = est.__getstate__()
+    state[VERSION_KEY] = "0.0.1"
+    other = type(est).__new__(type(est))
+    with pytest.warns(InconsistentVersionWarning, match="saved by sklearn-am 0.0.1"):
+        other.__setstate__(state)
+    assert_array_equal(other.transform(X[:10]), est.transform(X[:10]))
+
+
+# ------------------------------------------------------------ threads, memory errors
+def test_parallel_threads_fit_like_sequential_fits():
+    """No global RNG or torch state: two fits in threads equal two fits in a row."""
+    from joblib import Parallel, delayed
+
+    X, t = _data()
+
+    def fit(seed):
+        return ActionMatchingRegressor(**{**FAST, "random_state": seed}).fit(X, t).transform(X)
+
+    sequential = [fit(0), fit(1)]
+    threaded = Parallel(n_jobs=2, backend="threading")(delayed(fit)(s) for s in (0, 1))
+    for a, b in zip(sequential, threaded):
+        assert_array_equal(a, b)
+    assert not np.array_equal(sequential[0], sequential[1])
+
+
+def test_out_of_memory_names_batch_size_and_cpu(monkeypatch):
+    import torch
+
+    import sklearn_am._base as base
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    X, t = _data()
+    monkeypatch.setattr(base, "train", exhausted)
+    with pytest.raises(torch.OutOfMemoryError,
+                       match=r'during fit\. Lower batch_size \(now 32\).*device="cpu".*'
+                             r"Tried to allocate"):
+        ActionMatchingRegressor(**FAST).fit(X, t)
+
+
+def test_out_of_memory_at_inference_names_cpu(fitted, monkeypatch):
+    import torch
+
+    est, X, _ = fitted
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(type(est._dynamics), "push", exhausted)
+    with pytest.raises(torch.OutOfMemoryError, match=r'during push.*device="cpu"'):
+        est.transform(X[:3])
