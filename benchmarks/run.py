@@ -8,8 +8,9 @@ Writes ``benchmarks/results/<name>.json`` (machine info, settings, every record,
 aggregates) and ``benchmarks/results/<name>.md`` (the tables), and prints the tables.
 Sections (``--sections``): ``synthetic`` (Gaussian transport at d = 2, 5, 10, 50,
 nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and the opt-in
-standalone sections with their own files, ``tuned`` (more compute on real data) and
-``memory`` (peak RSS against the number of rows). See benchmarks/README.md.
+standalone sections with their own files, ``tuned`` (more compute on real data),
+``memory`` (peak RSS against the number of rows) and ``callbacks`` (overhead of
+progress bars and callbacks). See benchmarks/README.md.
 """
 
 import argparse
@@ -32,12 +33,12 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import accuracy, memory, speed, tuned
+from .protocols import accuracy, callbacks, memory, speed, tuned
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
-SECTIONS = ("synthetic", "real", "speed", "tuned", "memory")
-STANDALONE = ("tuned", "memory")
+SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks")
+STANDALONE = ("tuned", "memory", "callbacks")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -140,11 +141,12 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
     return records
 
 
-def run_memory(name, out_dir, machine):
-    """The ``memory`` section: peak RSS of fit and transform at 1e4, 1e5, 1e6 rows."""
-    log("== memory")
-    records = memory.run()
-    md = memory.markdown(records, machine)
+def run_standalone(section, name, out_dir, machine):
+    """A standalone section (``memory``, ``callbacks``): its records, in ``<name>.{json,md}``."""
+    module = {"memory": memory, "callbacks": callbacks}[section]
+    log(f"== {section}")
+    records = module.run()
+    md = module.markdown(records, machine)
     paths = write_results(name, {"machine": machine, "records": records}, md, out_dir)
     log(md)
     log(f"wrote {paths[0]} and {paths[1]}")
@@ -248,7 +250,7 @@ def main(argv=None):
             run_tuned(_real_present(real_tuned, data_dir), SEEDS[: args.seeds or 1], data_dir,
                       own, args.out_dir, machine)
         else:
-            run_memory(own, args.out_dir, machine)
+            run_standalone(section, own, args.out_dir, machine)
     if not sections - set(STANDALONE):
         return None
 

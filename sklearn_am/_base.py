@@ -41,6 +41,7 @@ from ._dynamics import Transport
 from ._noise import RowNoise, row_keys
 from ._paths import INTERPOLATIONS, Snapshots
 from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
+from ._progress import ProgressReport, SklearnCallbacks
 from ._solvers import ODE_SOLVERS
 from ._training import train
 from ._units import Units
@@ -55,7 +56,7 @@ from ._validation import (
 )
 from .networks import ACTIVATIONS, MLPPotential
 from .utils._docstring import fill_shared_docs
-from .utils._sklearn import Interval, StrOptions, _fit_context
+from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
 #: Interpolation "auto" switches from OT interpolation to quadrature at this many
 #: distinct times: dense snapshots make minibatch-OT pairing biased (small
@@ -97,7 +98,8 @@ def _deterministic(estimator):
 
 
 @fill_shared_docs
-class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin,
+                         BaseEstimator):
     """Base class of Action Matching estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -207,41 +209,67 @@ class BaseActionMatching(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         interpolation = self._resolved_interpolation(dynamics, snapshots.n_times)
         sampler = dynamics.sampler(snapshots, interpolation, rng,
                                    n_draws=self.max_iter * self.batch_size)
-        with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
-            result = train(
-                potential,
-                sampler,
-                lambda net, batch: dynamics.loss(net, batch, generator),
-                max_iter=self.max_iter,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate_init,
-                generator=generator,
-                verbose=self.verbose,
-                name=name,
-            )
         first = snapshots.snapshot(0)
         keep = np.sort(rng.permutation(len(first))[:MAX_SOURCE_SAMPLES])
-
-        # Every fitted attribute is set here, and only here.
-        self.x_center_, self.x_scale_ = units.center, units.scale
-        self.time_origin_, self.time_scale_ = units.origin, units.span
-        self.hidden_layer_sizes_ = hidden_layer_sizes
-        self.interpolation_ = interpolation
-        self.potential_ = potential.to("cpu")
-        self.times_ = units.from_tau(snapshots.times)
-        self.loss_curve_ = (self.loss_curve_ if warm else []) + result.curve
-        self.n_iter_ = (self.n_iter_ if warm else 0) + len(result.curve)
-        self.device_ = str(device)
-        self.source_samples_ = units.from_model(first[keep])
-        for attribute, value in dynamics.fitted_attributes(units).items():
-            setattr(self, attribute, value)
+        # Every fitted attribute but the network's is known before training; all are
+        # set at the end, and only there.
+        fitted = {
+            "x_center_": units.center, "x_scale_": units.scale,
+            "time_origin_": units.origin, "time_scale_": units.span,
+            "hidden_layer_sizes_": hidden_layer_sizes, "interpolation_": interpolation,
+            "times_": units.from_tau(snapshots.times), "device_": str(device),
+            "source_samples_": units.from_model(first[keep]), "_dynamics": dynamics,
+            **dynamics.fitted_attributes(units),
+        }
         if dynamics.stochastic:
-            self.noise_seed_ = int(check_random_state(self.random_state).randint(_MAX_SEED))
-        self._dynamics = dynamics
+            fitted["noise_seed_"] = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
+        hooks = self._step_hooks(X, y, fitted, potential, previous)
+        with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
+            try:
+                result = train(
+                    potential,
+                    sampler,
+                    lambda net, batch: dynamics.loss(net, batch, generator),
+                    max_iter=self.max_iter,
+                    batch_size=self.batch_size,
+                    learning_rate=self.learning_rate_init,
+                    generator=generator,
+                    hooks=hooks,
+                    name=name,
+                )
+            finally:
+                for hook in hooks:
+                    getattr(hook, "close", lambda: None)()
+        fitted.update(potential_=potential.to("cpu"),
+                      loss_curve_=previous[0] + result.curve,
+                      n_iter_=previous[1] + len(result.curve))
+        for attribute, value in fitted.items():
+            setattr(self, attribute, value)
+        if hasattr(self, "_callback_fit_ctx"):
+            self._callback_fit_ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y, reconstruction_attributes={})
         if result.diverged_at is not None:
             raise FloatingPointError(_divergence_message(name, result, self.learning_rate_init))
         _check_finite_outputs(name, self.potential_, snapshots)
         return self
+
+    def _step_hooks(self, X, y, fitted, potential, previous):
+        """The training loop's step hooks: scikit-learn callbacks, and a progress bar."""
+        hooks = []
+        if hasattr(self, "_init_callback_context"):  # scikit-learn >= 1.9
+            context = self._init_callback_context(max_subtasks=self.max_iter)
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y)
+            if getattr(self, "_skl_callbacks", None):
+
+                def reconstruction(step):  # the model as it stands, for fitted_estimator
+                    network = copy.deepcopy(potential).to("cpu").eval()
+                    return {**fitted, "potential_": network, "n_iter_": previous[1] + step + 1}
+
+                hooks.append(SklearnCallbacks(context, self, reconstruction))
+        if self.verbose:
+            hooks.append(ProgressReport(type(self).__name__, self.max_iter))
+        return hooks
 
     def _validate_fit_data(self, X, y, reset):
         with naming("X", "y"):

@@ -2,12 +2,11 @@
 
 It knows nothing of the objective beyond ``loss_fn(potential, batch) -> scalar``
 and nothing of the data beyond ``sampler.draw(batch_size, generator) -> Batch``.
-No host synchronisation happens inside the loop unless ``verbose`` asks for a
+No host synchronisation happens inside the loop but for the divergence check every
 printed loss.
 """
 
 import math
-import time
 import warnings
 from typing import NamedTuple, Optional
 
@@ -40,6 +39,7 @@ class TrainResult(NamedTuple):
     curve: list  # the loss of every completed finite step
     diverged_at: Optional[int]  # 0-based step of the first non-finite loss or weights
     bad_loss: Optional[float]  # the loss at that step (possibly finite: then the update diverged)
+    stopped: bool = False  # a hook asked to stop before max_iter
 
 
 #: Steps between two host checks for divergence (the check itself runs every step,
@@ -48,7 +48,7 @@ DIVERGENCE_CHECK_EVERY = 25
 
 
 def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, generator,
-          verbose=0, name="ActionMatching"):
+          hooks=(), name="ActionMatching"):
     """Minimise ``loss_fn`` with Adam, warm-up + cosine decay and gradient clipping.
 
     Every step checks its loss on the device and keeps there the last weights that
@@ -71,8 +71,10 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         Peak learning rate.
     generator : torch.Generator
         Source of every random draw of the loop.
-    verbose : int, default=0
-        Print the loss about ten times during training when > 0.
+    hooks : sequence of step hooks, default=()
+        Objects with ``begin(step)`` and ``end(step, loss) -> bool`` (see
+        ``_progress``), called around every step; ``end`` returning True stops
+        training after that step, keeping the model.
     name : str
         Estimator name for messages.
 
@@ -90,11 +92,12 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
     healthy = torch.ones((), dtype=torch.bool, device=device)
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
     losses = []
-    report_every = max(1, max_iter // 10)
-    start = time.perf_counter()
+    stopped = False
     potential.train()
     try:
         for step in range(max_iter):
+            for hook in hooks:
+                hook.begin(step)
             batch = sampler.draw(batch_size, generator)
             loss = loss_fn(potential, batch)
             with torch.no_grad():  # keep the weights that gave this loss, if it is finite
@@ -111,11 +114,9 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
             losses.append(loss.detach())
             if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 and not bool(healthy):
                 break
-            if verbose and (step + 1) % report_every == 0:
-                print(
-                    f"[{name}] step {step + 1}/{max_iter}  loss {float(loss):.5g}  "
-                    f"({time.perf_counter() - start:.1f} s)"
-                )
+            if any([hook.end(step, loss) for hook in hooks]):  # every hook sees every step
+                stopped = True
+                break
     except KeyboardInterrupt:
         warnings.warn(
             f"Training interrupted by the user after {len(losses)} steps; "
@@ -134,5 +135,5 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         losses = losses[: bad + 1]
     curve = torch.stack(losses).cpu().tolist() if losses else []
     if bad < 0:
-        return TrainResult(curve, None, None)
-    return TrainResult(curve[:bad], bad, curve[bad])
+        return TrainResult(curve, None, None, stopped)
+    return TrainResult(curve[:bad], bad, curve[bad], stopped)

@@ -67,7 +67,9 @@ random_state : int, RandomState instance or None, default=None
     # verbose, source_time, target_time, warm_start.
     "tail": """\
 verbose : int, default=0
-    Print the training loss about ten times during ``fit`` when > 0.
+    Show a progress bar with the training loss during ``fit`` when > 0 (tqdm
+    or rich when installed, else about ten printed lines). With scikit-learn
+    ≥ 1.9, ``set_callbacks`` takes its callbacks too (e.g. ``ProgressBar``).
 source_time : float, default=None
     Time ``transform`` pushes from; default the earliest fitted time.
 target_time : float, default=None

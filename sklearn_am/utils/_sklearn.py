@@ -5,6 +5,14 @@ else, so that a change in scikit-learn is fixed in one place.
 """
 
 from sklearn.base import _fit_context
+
+try:  # scikit-learn >= 1.9: fit callbacks (progress bars, monitors, early stopping)
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # pragma: no cover - older scikit-learn: no callback API
+
+    class CallbackSupportMixin:
+        """Stand-in for scikit-learn < 1.9, which has no callback API."""
+
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -15,6 +23,7 @@ from sklearn.utils._param_validation import (
 )
 
 __all__ = [
+    "CallbackSupportMixin",
     "HasMethods",
     "Interval",
     "Options",
