@@ -18,7 +18,9 @@ way and their times, always in the order ``X_to, weights, path, path_times``.
 """
 
 import copy
+import inspect
 import math
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -54,7 +56,7 @@ from ._validation import (
     check_within_reach,
     naming,
 )
-from .networks import ACTIVATIONS, MLPPotential
+from .networks import ACTIVATIONS, MLPPotential, as_potential
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
@@ -103,6 +105,7 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
     """Base class of Action Matching estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
+        "potential": [None, callable],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -123,6 +126,7 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
     def __init__(
         self,
         *,
+        potential=None,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
         max_iter=2000,
@@ -138,7 +142,9 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         source_time=None,
         target_time=None,
         warm_start=False,
+        **potential__params,
     ):
+        self.potential = potential
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.max_iter = max_iter
@@ -154,6 +160,46 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         self.source_time = source_time
         self.target_time = target_time
         self.warm_start = warm_start
+        _store_potential_params(self, potential__params)
+
+    # ------------------------------------------------- potential__<name> routing
+    def get_params(self, deep=True):
+        """Parameters of this estimator, with the ``potential__<name>`` arguments.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored beyond scikit-learn's meaning (no sub-estimators here).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._potential_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, ``potential__<name>`` ones included (skorch's convention).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            The estimator.
+        """
+        routed = {k: params.pop(k) for k in list(params) if k.startswith(POTENTIAL_PREFIX)}
+        for key, value in routed.items():
+            setattr(self, key, value)
+        return super().set_params(**params)
+
+    def _potential_params(self):
+        return {k: v for k, v in vars(self).items() if k.startswith(POTENTIAL_PREFIX)}
 
     # ------------------------------------------------------------------ hooks
     def _make_dynamics(self):
@@ -291,8 +337,40 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         return self.interpolation
 
     def _build_potential(self, n_features, hidden_layer_sizes, generator=None):
-        """A fresh potential network for ``n_features`` (weights drawn from ``generator``)."""
-        return MLPPotential(n_features, hidden_layer_sizes, self.activation, generator=generator)
+        """A fresh potential network for ``n_features`` (weights drawn from ``generator``).
+
+        ``potential=None`` gives the built-in MLP; a module class is instantiated
+        with the ``potential__<name>`` arguments (and ``n_features`` when its
+        ``__init__`` takes it and it is not given); a module instance is copied.
+        Modules without exact ``derivatives`` get autograd ones.
+        """
+        spec, kwargs = self.potential, {k[len(POTENTIAL_PREFIX):]: v
+                                        for k, v in self._potential_params().items()}
+        if spec is None:
+            if kwargs:
+                raise ValueError(
+                    f"{sorted(self._potential_params())} given with potential=None; the "
+                    "built-in MLP takes hidden_layer_sizes and activation. Pass a module "
+                    "class as potential to use potential__<name> arguments."
+                )
+            return MLPPotential(n_features, hidden_layer_sizes, self.activation,
+                                generator=generator)
+        if isinstance(spec, torch.nn.Module):
+            if kwargs:
+                raise ValueError(
+                    f"{sorted(self._potential_params())} apply to a potential class, but "
+                    f"potential is an instance of {type(spec).__name__}; pass the class, or "
+                    "configure the instance yourself."
+                )
+            module = copy.deepcopy(spec)
+        elif isinstance(spec, type) and issubclass(spec, torch.nn.Module):
+            module = _instantiate(spec, kwargs, n_features, generator)
+        else:
+            raise TypeError(
+                f"potential must be None, a torch.nn.Module subclass or an instance of "
+                f"one; got {spec!r}."
+            )
+        return _checked_potential(as_potential(module), n_features)
 
     @property
     def _units(self):
@@ -491,8 +569,11 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         tau = self._row_times(t, X.shape[0])
         return self._evaluate(X, tau, _velocity_of, self._units.velocity)
 
-    def potential(self, X, t):
-        """The learnt potential s(x, t) (defined up to a function of t alone).
+    def scalar_potential(self, X, t):
+        """The learnt scalar potential s(x, t) (defined up to a function of t alone).
+
+        (The method is not named ``potential``: that is the parameter choosing
+        the network.)
 
         Parameters
         ----------
@@ -654,6 +735,65 @@ def _check_finite_outputs(name, potential, snapshots):
             "although its weights are finite (an overflow). Lower learning_rate_init or "
             "scale the features (e.g. with StandardScaler), then fit again."
         )
+
+
+#: Prefix of the keyword arguments routed to a potential class (skorch's convention).
+POTENTIAL_PREFIX = "potential__"
+#: Serialises seeded construction of user modules (it borrows torch's global RNG).
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+def _store_potential_params(estimator, params):
+    for key, value in params.items():
+        if not key.startswith(POTENTIAL_PREFIX) or key == POTENTIAL_PREFIX:
+            raise TypeError(
+                f"{type(estimator).__name__}.__init__() got an unexpected keyword argument "
+                f"{key!r}; only potential__<name> arguments are routed to the potential."
+            )
+        setattr(estimator, key, value)
+
+
+def _instantiate(cls, kwargs, n_features, generator):
+    """``cls(**kwargs)`` (+ ``n_features``), its initial weights drawn from ``generator``."""
+    accepted = inspect.signature(cls).parameters
+    if "n_features" in accepted and "n_features" not in kwargs:
+        kwargs = {**kwargs, "n_features": n_features}
+    seed = None if generator is None else int(
+        torch.randint(_MAX_SEED, (1,), generator=generator, device=generator.device))
+    try:
+        if seed is None:
+            return cls(**kwargs)
+        # torch.nn layers draw their initial weights from torch's global generator:
+        # seed a private fork of it, restored afterwards (locked against other threads).
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return cls(**kwargs)
+    except TypeError as exc:
+        raise TypeError(
+            f"potential={cls.__name__} could not be built from "
+            f"{ {POTENTIAL_PREFIX + k: v for k, v in kwargs.items()} }: {exc}. Give its "
+            "__init__ arguments as potential__<name>=value."
+        ) from exc
+
+
+def _checked_potential(module, n_features):
+    """``module`` after checking that ``forward(x, t)`` returns one value per row."""
+    probe_x = torch.zeros(2, n_features)
+    with torch.no_grad():
+        try:
+            out = module(probe_x, torch.zeros(2))
+        except Exception as exc:
+            raise ValueError(
+                f"potential: calling {type(module).__name__}(x, t) with x of shape "
+                f"(2, {n_features}) and t of shape (2,) failed: {exc}"
+            ) from exc
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2,):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"potential: {type(module).__name__}(x, t) must return one value per row, a "
+            f"tensor of shape (n,); got {shape} for n = 2 (squeeze a trailing axis)."
+        )
+    return module
 
 
 def _velocity_of(net, x, t):

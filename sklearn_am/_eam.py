@@ -2,7 +2,7 @@
 
 from numbers import Real
 
-from ._base import BaseActionMatching
+from ._base import BaseActionMatching, _store_potential_params
 from ._dynamics import NoisyTransport
 from ._paths import INTERPOLATIONS
 from .utils._docstring import fill_shared_docs
@@ -147,6 +147,7 @@ class EntropicActionMatching(BaseActionMatching):
         *,
         sigma="auto",
         laplacian="auto",
+        potential=None,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
         max_iter=1000,
@@ -160,9 +161,11 @@ class EntropicActionMatching(BaseActionMatching):
         source_time=None,
         target_time=None,
         warm_start=False,
+        **potential__params,
     ):
         self.sigma = sigma
         self.laplacian = laplacian
+        self.potential = potential
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.max_iter = max_iter
@@ -176,6 +179,7 @@ class EntropicActionMatching(BaseActionMatching):
         self.source_time = source_time
         self.target_time = target_time
         self.warm_start = warm_start
+        _store_potential_params(self, potential__params)
 
     def _make_dynamics(self):
         return NoisyTransport(sigma=self.sigma, laplacian=self.laplacian)

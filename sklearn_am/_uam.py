@@ -104,6 +104,7 @@ class UnbalancedActionMatching(BaseActionMatching):
         self,
         *,
         growth_scale=1.0,
+        potential=None,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
         max_iter=2000,
@@ -119,14 +120,15 @@ class UnbalancedActionMatching(BaseActionMatching):
         source_time=None,
         target_time=None,
         warm_start=False,
+        **potential__params,
     ):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            potential=potential, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             max_iter=max_iter, batch_size=batch_size,
             learning_rate_init=learning_rate_init, interpolation=interpolation,
             solver=solver, n_steps=n_steps, solver_tol=solver_tol, device=device,
             random_state=random_state, verbose=verbose, source_time=source_time,
-            target_time=target_time, warm_start=warm_start,
+            target_time=target_time, warm_start=warm_start, **potential__params,
         )
         self.growth_scale = growth_scale
 
@@ -169,5 +171,5 @@ class UnbalancedActionMatching(BaseActionMatching):
         g : ndarray of shape (n_samples,)
             Positive where mass grows, negative where it dies.
         """
-        s = self.potential(X, t)
+        s = self.scalar_potential(X, t)
         return (s * self.growth_scale_).astype(s.dtype, copy=False)

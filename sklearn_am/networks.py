@@ -16,6 +16,12 @@ back-propagation through the layers). The training loss is then first-order in
 autograd's eyes, which is faster and needs no autograd at inference; the test suite
 checks both against :func:`torch.func.grad`.
 
+Your own network plugs in through the estimators' ``potential`` parameter: any
+module with ``forward(x, t) -> (n,)`` (derivatives by autograd, see
+:class:`AutogradPotential`), or a :class:`Potential` subclass with faster exact
+``derivatives``. :class:`ResidualMLPPotential` and :class:`ICNNPotential` (convex
+in x) are worked examples.
+
 No training code lives here.
 """
 
@@ -26,7 +32,15 @@ from torch import nn
 
 from .utils._docstring import doc_filler
 
-__all__ = ["ACTIVATIONS", "MLPPotential", "Potential"]
+__all__ = [
+    "ACTIVATIONS",
+    "AutogradPotential",
+    "ICNNPotential",
+    "MLPPotential",
+    "Potential",
+    "ResidualMLPPotential",
+    "as_potential",
+]
 
 _fill_docs = doc_filler({
     "x_t": """\
@@ -217,3 +231,163 @@ class MLPPotential(Potential):
             for layer, z in zip(reversed(self.hidden), reversed(pre_activations)):
                 g = (g * act_prime(z)) @ layer.weight
             return s, g[:, : self.n_features], g[:, self.n_features]
+
+
+@_fill_docs
+class AutogradPotential(Potential):
+    """Any module with ``forward(x, t) -> s`` as a :class:`Potential` (autograd derivatives).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network whose ``forward(x, t)`` returns s(x, t), shape (n,), for x of
+        shape (n, d) and t of shape (n,).
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x, t):
+        """s(x, t) from the wrapped module.
+
+        Parameters
+        ----------
+        {{x_t}}
+
+        Returns
+        -------
+        s : Tensor of shape (n,)
+        """
+        return self.module(x, t)
+
+
+@_fill_docs
+class ResidualMLPPotential(Potential):
+    """A residual MLP s(x, t): blocks h ← h + W₂·σ(W₁·σ(h)) on an embedding of [x, t].
+
+    Deeper than :class:`MLPPotential` at the same cost per layer, and easy to
+    train deep. Derivatives by autograd. An example of a custom potential:
+    pass the class as ``potential=ResidualMLPPotential`` to an estimator, with
+    ``potential__width=...`` and ``potential__n_blocks=...``.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension d of x (an estimator passes it for you).
+    width : int, default=128
+        Width of the residual stream.
+    n_blocks : int, default=3
+        Number of residual blocks.
+    activation : {"silu", "tanh", "softplus"}, default="silu"
+        Smooth activation.
+    """
+
+    def __init__(self, n_features, width=128, n_blocks=3, activation="silu"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation={activation!r} is not one of {sorted(ACTIVATIONS)}.")
+        self.activation = activation
+        self.embed = nn.Linear(int(n_features) + 1, int(width))
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, width), nn.Linear(width, width))
+            for _ in range(int(n_blocks))
+        )
+        self.out = nn.Linear(int(width), 1)
+        nn.init.zeros_(self.out.weight)  # ∇s = 0 at the start: nothing moves before fit
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x, t):
+        """s(x, t).
+
+        Parameters
+        ----------
+        {{x_t}}
+
+        Returns
+        -------
+        s : Tensor of shape (n,)
+        """
+        act, _ = ACTIVATIONS[self.activation]
+        h = self.embed(torch.cat([x, t.unsqueeze(-1)], dim=-1))
+        for first, second in self.blocks:
+            h = h + second(act(first(act(h))))
+        return self.out(act(h)).squeeze(-1)
+
+
+@_fill_docs
+class ICNNPotential(Potential):
+    """An input-convex potential: s(·, t) is convex in x for every t (Amos et al., 2017).
+
+    Layers z₁ = softplus(A₀[x, t]), z_{k+1} = softplus(W_k z_k + A_k[x, t]) with
+    W_k ≥ 0 (a softplus of free weights), and s = w·z_L + a·[x, t] + (ε/2)‖x‖²
+    with w ≥ 0: a non-negative combination of convex functions of x, so ∇ₓs is
+    the gradient of a convex function, a monotone map (the map Brenier's theorem
+    asks of optimal transport). Derivatives by autograd.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension d of x (an estimator passes it for you).
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Widths of the convex layers.
+    strong_convexity : float, default=0.0
+        ε ≥ 0: adds (ε/2)‖x‖², making s strongly convex.
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes=(64, 64), strong_convexity=0.0):
+        super().__init__()
+        sizes = [int(v) for v in hidden_layer_sizes]
+        if not sizes or min(sizes) < 1 or strong_convexity < 0:
+            raise ValueError("hidden_layer_sizes must be positive ints and "
+                             "strong_convexity >= 0.")
+        d = int(n_features) + 1
+        self.strong_convexity = float(strong_convexity)
+        self.direct = nn.ModuleList(nn.Linear(d, n) for n in sizes)
+        self.convex = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(sizes, sizes[1:]))
+        with torch.no_grad():  # softplus(W) ≈ 1/fan_in: activations stay O(1) with depth
+            for layer in self.convex:
+                layer.weight.uniform_(0.5, 1.5).div_(layer.in_features).expm1_().log_()
+        # Output weights softplus(head)/width: s starts as the mean of the last layer.
+        self.head = nn.Parameter(torch.full((sizes[-1],), math.log(math.expm1(1.0))))
+        self.linear = nn.Linear(d, 1)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x, t):
+        """s(x, t), convex in x.
+
+        Parameters
+        ----------
+        {{x_t}}
+
+        Returns
+        -------
+        s : Tensor of shape (n,)
+        """
+        softplus = nn.functional.softplus
+        xt = torch.cat([x, t.unsqueeze(-1)], dim=-1)
+        z = softplus(self.direct[0](xt))
+        for direct, convex in zip(self.direct[1:], self.convex):
+            z = softplus(nn.functional.linear(z, softplus(convex.weight)) + direct(xt))
+        s = z @ softplus(self.head) / len(self.head) + self.linear(xt).squeeze(-1)
+        return s + 0.5 * self.strong_convexity * x.square().sum(dim=-1)
+
+
+def as_potential(module):
+    """``module`` itself if it has ``derivatives`` and ``velocity``, else wrapped for autograd.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network with ``forward(x, t) -> (n,)``.
+
+    Returns
+    -------
+    potential : Potential or module
+        Something with ``forward``, ``derivatives`` and ``velocity``.
+    """
+    if callable(getattr(module, "derivatives", None)) and callable(getattr(module, "velocity",
+                                                                           None)):
+        return module
+    return AutogradPotential(module)

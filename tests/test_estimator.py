@@ -50,7 +50,7 @@ def test_outputs_keep_dtype_and_shape(fitted, data, dtype):
     assert fitted.transform(X).dtype == dtype
     assert fitted.inverse_transform(X).dtype == dtype
     assert fitted.velocity(X, 1.0).shape == X.shape
-    assert fitted.potential(X, 1.0).shape == (X.shape[0],)
+    assert fitted.scalar_potential(X, 1.0).shape == (X.shape[0],)
 
 
 def test_transform_inverse_round_trip(fitted, data):
@@ -79,7 +79,7 @@ def test_velocity_is_gradient_of_potential(fitted, data):
     X = data[0][:5]
     eps = 1e-3
     grad = np.stack([
-        (fitted.potential(X + eps * e, 1.0) - fitted.potential(X - eps * e, 1.0)) / (2 * eps)
+        (fitted.scalar_potential(X + eps * e, 1.0) - fitted.scalar_potential(X - eps * e, 1.0)) / (2 * eps)
         for e in np.eye(3)
     ], axis=1)
     np.testing.assert_allclose(fitted.velocity(X, 1.0), grad, rtol=1e-2, atol=1e-4)

@@ -107,7 +107,7 @@ def _rows(X):
 def test_velocity_and_potential(name, X, t):
     est = FITTED[name]
     _check_outcome(lambda: est.velocity(X, t), ("X", "t"), [X], _rows)
-    _check_outcome(lambda: est.potential(X, t), ("X", "t"), [X],
+    _check_outcome(lambda: est.scalar_potential(X, t), ("X", "t"), [X],
                    lambda X_: (np.asarray(X_).shape[0],))
 
 

@@ -13,9 +13,19 @@ __all__ = ["SHARED_DOCS", "doc_filler", "fill_shared_docs"]
 
 SHARED_DOCS = {
     # ------------------------------------------------------------ parameters
-    # hidden_layer_sizes, activation, max_iter (default: the token's value),
-    # batch_size, learning_rate_init: the network and its training.
+    # potential, hidden_layer_sizes, activation, max_iter (default: the token's
+    # value), batch_size, learning_rate_init: the network and its training.
     "training": """\
+potential : None, torch.nn.Module class or instance, default=None
+    The network s(x, t). None: the built-in MLP (``hidden_layer_sizes``,
+    ``activation``). A class: built at fit with the ``potential__<name>``
+    arguments (and ``n_features``, when its ``__init__`` takes it), its
+    initial weights seeded by ``random_state``. An instance: copied at fit
+    (never trained in place). Any module with ``forward(x, t) -> (n,)`` works
+    (derivatives by autograd); :class:`~sklearn_am.networks.Potential`
+    subclasses may give exact ``derivatives`` (as ``MLPPotential`` does).
+    See :mod:`sklearn_am.networks` for ``ResidualMLPPotential`` and
+    ``ICNNPotential`` (convex in x).
 hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
     Width of each hidden layer of the potential network s(x, t) (an MLP on
     ``[x, t]``; the output layer starts at zero, so nothing happens before fit).
@@ -76,7 +86,11 @@ target_time : float, default=None
     Time ``transform`` pushes to; default the latest fitted time.
 warm_start : bool, default=False
     When True, ``fit`` continues training the current potential (keeping the
-    units learnt at the first fit) instead of starting anew.""",
+    units learnt at the first fit) instead of starting anew.
+**potential__params : dict
+    ``potential__<name>=value`` arguments of a ``potential`` class (skorch's
+    convention): part of ``get_params``/``set_params``, so ``clone`` keeps
+    them and ``GridSearchCV`` tunes them.""",
     # The (X, t) parameters of methods that evaluate a field.
     "X_t": """\
 X : array-like of shape (n_samples, n_features)
