@@ -6,6 +6,7 @@ means re-exported by ``sklearn_am`` or listed in ``__all__`` of a public module.
 """
 
 import importlib
+import importlib.util
 import inspect
 
 import pytest
@@ -19,12 +20,18 @@ PUBLIC_MODULES = [
     "sklearn_am.metrics",
     "sklearn_am.networks",
     "sklearn_am.plotting",
+    "sklearn_am.skorch",
 ]
+#: Public modules of optional extras → the package they need (skipped without it).
+OPTIONAL_MODULES = {"sklearn_am.skorch": "skorch"}
 
 
 def _public_objects():
     seen = set()
     for module_name in PUBLIC_MODULES:
+        needs = OPTIONAL_MODULES.get(module_name)
+        if needs and importlib.util.find_spec(needs) is None:
+            continue  # an optional extra that is not installed
         module = importlib.import_module(module_name)
         for name in module.__all__:
             obj = getattr(module, name)

@@ -1,0 +1,61 @@
+"""The iterable datasets of sampler draws that skorch's loop consumes as batches."""
+
+import math
+
+import numpy as np
+import torch
+
+from .._base import SCORE_POINTS, SCORE_SEED, _relative
+from .._device import torch_generator
+from .._paths import Snapshots
+
+
+class Draws(torch.utils.data.IterableDataset):
+    """An epoch of batches from a snapshot sampler: fresh draws, or fixed ones.
+
+    Its length is the number of interior points per pass (so that skorch's
+    ``ProgressBar`` counts ``n_batches`` batches of ``batch_size``). ``generator``
+    is also the loss's; for fixed draws it is reseeded at every pass, so the
+    validation loss of a model is a deterministic number.
+    """
+
+    def __init__(self, sampler, n_batches, batch_size, generator, fixed_seed=None):
+        self.sampler, self.n_batches, self.batch_size = sampler, n_batches, batch_size
+        self.generator, self.fixed_seed = generator, fixed_seed
+        self.batches = None
+        if fixed_seed is not None:
+            self.batches = [sampler.draw(batch_size, generator) for _ in range(n_batches)]
+
+    def __iter__(self):
+        if self.batches is not None:
+            self.generator.manual_seed(self.fixed_seed)
+            yield from self.batches
+            return
+        for _ in range(self.n_batches):
+            yield self.sampler.draw(self.batch_size, self.generator)
+
+    def __len__(self):
+        return self.n_batches * self.batch_size
+
+
+def held_out_draws(valid, dynamics, units, interpolation, device, batch_size, name):
+    """Fixed batches from the held-out rows ``valid = (X, times, weights)``.
+
+    Drawn as ``BaseActionMatching.score`` draws (its seeds and number of
+    points), in ``ceil(SCORE_POINTS / batch_size)`` batches; ``name`` is the
+    net's, for messages.
+    """
+    X_valid, t_valid, weights = valid
+    if len(np.unique(t_valid)) < 2:
+        raise ValueError(
+            "The validation rows cover fewer than 2 distinct times, so the AM loss "
+            "cannot be scored on them; hold out more rows (SnapshotSplit) or pass "
+            "train_split=None."
+        )
+    rows, masses = dynamics.population(X_valid, t_valid, weights, name)
+    held_out = Snapshots.from_data(X_valid, t_valid, units, device, rows=rows,
+                                   masses=_relative(masses))
+    sampler = dynamics.sampler(held_out, interpolation, np.random.RandomState(SCORE_SEED),
+                               SCORE_POINTS)
+    return Draws(sampler, math.ceil(SCORE_POINTS / batch_size), batch_size,
+                 torch_generator(SCORE_SEED, device), fixed_seed=SCORE_SEED)
