@@ -16,6 +16,7 @@ numpydoc_docscrape = pytest.importorskip("numpydoc.docscrape")
 #: The public modules; everything else under sklearn_am is private (leading underscore).
 PUBLIC_MODULES = [
     "sklearn_am",
+    "sklearn_am.anndata",
     "sklearn_am.datasets",
     "sklearn_am.metrics",
     "sklearn_am.networks",
