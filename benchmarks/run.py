@@ -9,8 +9,9 @@ aggregates) and ``benchmarks/results/<name>.md`` (the tables), and prints the ta
 Sections (``--sections``): ``synthetic`` (Gaussian transport at d = 2, 5, 10, 50,
 nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and the opt-in
 standalone sections with their own files, ``tuned`` (more compute on real data),
-``memory`` (peak RSS against the number of rows) and ``callbacks`` (overhead of
-progress bars and callbacks). See benchmarks/README.md.
+``memory`` (peak RSS against the number of rows), ``callbacks`` (overhead of
+progress bars and callbacks) and ``targets`` (issue 10's accuracy targets with the
+defaults, ``--seeds`` of them). See benchmarks/README.md.
 """
 
 import argparse
@@ -33,12 +34,12 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import accuracy, callbacks, memory, speed, tuned
+from .protocols import accuracy, callbacks, memory, speed, targets, tuned
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
-SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks")
-STANDALONE = ("tuned", "memory", "callbacks")
+SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets")
+STANDALONE = ("tuned", "memory", "callbacks", "targets")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -141,11 +142,11 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
     return records
 
 
-def run_standalone(section, name, out_dir, machine):
-    """A standalone section (``memory``, ``callbacks``): its records, in ``<name>.{json,md}``."""
-    module = {"memory": memory, "callbacks": callbacks}[section]
+def run_standalone(section, name, out_dir, machine, **kwargs):
+    """A standalone section (``memory``, ``callbacks``, ``targets``): ``<name>.{json,md}``."""
+    module = {"memory": memory, "callbacks": callbacks, "targets": targets}[section]
     log(f"== {section}")
-    records = module.run()
+    records = module.run(**kwargs)
     md = module.markdown(records, machine)
     paths = write_results(name, {"machine": machine, "records": records}, md, out_dir)
     log(md)
@@ -249,6 +250,9 @@ def main(argv=None):
         if section == "tuned":
             run_tuned(_real_present(real_tuned, data_dir), SEEDS[: args.seeds or 1], data_dir,
                       own, args.out_dir, machine)
+        elif section == "targets":
+            run_standalone(section, own, args.out_dir, machine,
+                           seeds=SEEDS[: args.seeds or 3], data_dir=data_dir)
         else:
             run_standalone(section, own, args.out_dir, machine)
     if not sections - set(STANDALONE):

@@ -24,7 +24,7 @@ class ActionMatchingRegressor(BaseActionMatching):
 
     Parameters
     ----------
-    {{ode_estimator:2000}}
+    {{ode_estimator:max_iter=3000;batch_size=256;early_stopping=True}}
 
     Attributes
     ----------

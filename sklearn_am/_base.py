@@ -41,11 +41,11 @@ from ._device import (
 )
 from ._dynamics import Transport
 from ._noise import RowNoise, row_keys
-from ._paths import INTERPOLATIONS, Snapshots
+from ._paths import INTERPOLATIONS, Snapshots, relative_steps
 from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
 from ._progress import ProgressReport, SklearnCallbacks
 from ._solvers import ODE_SOLVERS
-from ._training import train
+from ._training import Averaging, EarlyStopping, train
 from ._units import Units
 from ._version import __version__
 from ._validation import (
@@ -60,14 +60,26 @@ from .networks import ACTIVATIONS, MLPPotential, as_potential
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
-#: Interpolation "auto" switches from OT interpolation to quadrature at this many
-#: distinct times: dense snapshots make minibatch-OT pairing biased (small
-#: displacements next to the spacing between samples), sparse ones need paths.
-DENSE_SNAPSHOTS = 20
+#: Interpolation "auto" takes quadrature (the observed snapshots only) from this many
+#: distinct times up, when the median relative step between consecutive snapshots
+#: (Bures–Wasserstein distance over spread, ``_paths.relative_steps``) is at most
+#: ``DENSE_RELATIVE_STEP`` (or when snapshots are too small to have a covariance,
+#: e.g. one row per time): there minibatch-OT pairing is mostly noise (small
+#: displacements next to the spacing between samples); otherwise paths ("ot").
+#: Measured: benchmarks/results/tta.md ("How the defaults were chosen", README).
+DENSE_SNAPSHOTS = 10
+DENSE_RELATIVE_STEP = 0.35
 #: Rows of the earliest snapshot kept after fit for :meth:`sample`.
 MAX_SOURCE_SAMPLES = 10_000
-#: Interior points of the (deterministic) Monte Carlo estimate behind ``score``.
-SCORE_POINTS = 8192
+#: Points per interval of the (deterministic) Monte Carlo estimate behind ``score``.
+SCORE_POINTS = 2048
+#: Points per interval of the fixed held-out draws scored by early stopping, the
+#: steps between two checks, and the decay of the weight average that is checked.
+VALIDATION_POINTS = 2048
+VALIDATION_EVERY = 50
+#: Early stopping is skipped unless every snapshot has at least this many rows.
+MIN_ROWS_FOR_VALIDATION = 20
+AVERAGING_DECAY = 0.99
 #: Rows per snapshot ``score`` uses at most (evenly spaced, so deterministic):
 #: its memory then stays flat in the number of rows.
 SCORE_ROWS_PER_TIME = 32_768
@@ -111,6 +123,10 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "interpolation": [StrOptions(set(INTERPOLATIONS) - {"bridge"} | {"auto"})],
         "solver": [StrOptions(set(ODE_SOLVERS))],
         "n_steps": [Interval(Integral, 1, MAX_N_STEPS, closed="both")],
@@ -129,13 +145,17 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         potential=None,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
-        max_iter=2000,
+        max_iter=3000,
         batch_size=256,
         learning_rate_init=1e-3,
-        interpolation="ot",
-        solver="rk4",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        interpolation="auto",
+        solver="dopri5",
         n_steps=100,
-        solver_tol=1e-5,
+        solver_tol=1e-4,
         device="auto",
         random_state=None,
         verbose=0,
@@ -150,6 +170,10 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.interpolation = interpolation
         self.solver = solver
         self.n_steps = n_steps
@@ -237,12 +261,13 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         X, times = self._validate_fit_data(X, y, reset=not warm)
         name = type(self).__name__
         dynamics = self._make_dynamics()
-        rows, masses = dynamics.population(X, times, sample_weight, name)
+        population, masses = dynamics.population(X, times, sample_weight, name)
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
+        rows, held_out = self._validation_split(times, population, rng)
         units = self._units if warm else Units.from_data(X, times, rows)
-        dynamics.bind(units, masses)
+        dynamics.bind(units, masses)  # masses from every row: held-out rows are no deaths
         snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
                                         masses=_relative(masses))
         generator = torch_generator(rng.randint(_MAX_SEED), device)
@@ -252,10 +277,12 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
             init = torch_generator(rng.randint(_MAX_SEED), "cpu")
             potential = self._build_potential(X.shape[1], hidden_layer_sizes, init)
         potential.to(device)
-        interpolation = self._resolved_interpolation(dynamics, snapshots.n_times)
+        interpolation = self._resolved_interpolation(dynamics, snapshots)
         sampler = dynamics.sampler(snapshots, interpolation, rng,
                                    n_draws=self.max_iter * self.batch_size)
-        first = snapshots.snapshot(0)
+        # Rows of the earliest time, held-out ones included, as observed (for ``sample``).
+        first = np.arange(len(times)) if population is None else population
+        first = first[times[first] == times.min()]
         keep = np.sort(rng.permutation(len(first))[:MAX_SOURCE_SAMPLES])
         # Every fitted attribute but the network's is known before training; all are
         # set at the end, and only there.
@@ -264,13 +291,21 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
             "time_origin_": units.origin, "time_scale_": units.span,
             "hidden_layer_sizes_": hidden_layer_sizes, "interpolation_": interpolation,
             "times_": units.from_tau(snapshots.times), "device_": str(device),
-            "source_samples_": units.from_model(first[keep]), "_dynamics": dynamics,
+            "source_samples_": np.asarray(X[first[keep]], dtype=np.float64),
+            "_dynamics": dynamics,
             **dynamics.fitted_attributes(units),
         }
         if dynamics.stochastic:
             fitted["noise_seed_"] = int(check_random_state(self.random_state).randint(_MAX_SEED))
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
-        hooks = self._step_hooks(X, y, fitted, potential, previous)
+        averaging = Averaging(potential, AVERAGING_DECAY)
+        hooks = self._step_hooks(X, y, fitted, averaging, previous)
+        early = None
+        if held_out is not None:
+            checker = self._fixed_loss(dynamics, X, times, held_out, masses, units, device,
+                                       interpolation, VALIDATION_POINTS)
+            early = EarlyStopping(checker, every=VALIDATION_EVERY,
+                                  patience=self.n_iter_no_change, tol=self.tol)
         with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
             try:
                 result = train(
@@ -282,6 +317,8 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
                     learning_rate=self.learning_rate_init,
                     generator=generator,
                     hooks=hooks,
+                    averaging=averaging,
+                    early_stopping=early,
                     name=name,
                 )
             finally:
@@ -289,7 +326,8 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
                     getattr(hook, "close", lambda: None)()
         fitted.update(potential_=potential.to("cpu"),
                       loss_curve_=previous[0] + result.curve,
-                      n_iter_=previous[1] + len(result.curve))
+                      n_iter_=previous[1] + len(result.curve),
+                      **self._validation_attributes(result, units, previous[1]))
         for attribute, value in fitted.items():
             setattr(self, attribute, value)
         if hasattr(self, "_callback_fit_ctx"):
@@ -300,7 +338,7 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         _check_finite_outputs(name, self.potential_, snapshots)
         return self
 
-    def _step_hooks(self, X, y, fitted, potential, previous):
+    def _step_hooks(self, X, y, fitted, averaging, previous):
         """The training loop's step hooks: scikit-learn callbacks, and a progress bar."""
         hooks = []
         if hasattr(self, "_init_callback_context"):  # scikit-learn >= 1.9
@@ -309,7 +347,8 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
             if getattr(self, "_skl_callbacks", None):
 
                 def reconstruction(step):  # the model as it stands, for fitted_estimator
-                    network = copy.deepcopy(potential).to("cpu").eval()
+                    with averaging.swapped_in():  # the averaged weights: what would be kept
+                        network = copy.deepcopy(averaging.module).to("cpu").eval()
                     return {**fitted, "potential_": network, "n_iter_": previous[1] + step + 1}
 
                 hooks.append(SklearnCallbacks(context, self, reconstruction))
@@ -331,10 +370,15 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
             )
         return X, times
 
-    def _resolved_interpolation(self, dynamics, n_times):
-        if self.interpolation == "auto":
-            return "quadrature" if n_times >= DENSE_SNAPSHOTS else dynamics.sparse_interpolation
-        return self.interpolation
+    def _resolved_interpolation(self, dynamics, snapshots):
+        """``interpolation``, with ``"auto"`` resolved by the rule of the docstring."""
+        if self.interpolation != "auto":
+            return self.interpolation
+        n_features = snapshots.X_host.shape[1]
+        tiny = np.median(snapshots.counts) < n_features + 2  # no covariance per snapshot
+        dense = snapshots.n_times >= DENSE_SNAPSHOTS and (
+            tiny or np.median(relative_steps(snapshots)) <= DENSE_RELATIVE_STEP)
+        return "quadrature" if dense else dynamics.sparse_interpolation
 
     def _build_potential(self, n_features, hidden_layer_sizes, generator=None):
         """A fresh potential network for ``n_features`` (weights drawn from ``generator``).
@@ -513,6 +557,8 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
             result.append(weights)
         if return_path:
             path_times = units.from_tau(times)
+            if times[0] == tau_from:  # the first state is the input itself, not a round trip
+                path[0] = X
             if requested is not None:
                 path, path_times = path[requested], path_times[requested]
             result += [path, path_times]
@@ -672,17 +718,63 @@ class BaseActionMatching(CallbackSupportMixin, OneToOneFeatureMixin, Transformer
         rows, masses = dynamics.population(X, times, None, type(self).__name__)
         rows = _at_most_per_time(times, rows, SCORE_ROWS_PER_TIME)
         device = resolve_device(self.device)
-        potential = module_on(self.potential_, device)
+        loss = self._fixed_loss(dynamics, X, times, rows, masses, units, device,
+                                self.interpolation_, SCORE_POINTS)
+        with torch.enable_grad():
+            value = float(loss(module_on(self.potential_, device)).detach())
+        return -value * units.action
+
+    def _fixed_loss(self, dynamics, X, times, rows, masses, units, device, interpolation,
+                    n_points):
+        """``loss(potential)`` on fixed draws from ``rows`` of X (``score``, validation).
+
+        The draws (pairs, times, noise) come from fixed seeds, so every model is
+        scored on the same points: common random numbers across models and checks.
+        """
         snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
                                         masses=_relative(masses))
-        sampler = dynamics.sampler(snapshots, self.interpolation_,
-                                   np.random.RandomState(SCORE_SEED), SCORE_POINTS)
-        generator = torch_generator(SCORE_SEED, device)
-        batch = sampler.draw(SCORE_POINTS, generator)
-        loss = float(dynamics.loss(potential, batch, generator).detach())
-        return -loss * units.action
+        sampler = dynamics.sampler(snapshots, interpolation, np.random.RandomState(SCORE_SEED),
+                                   n_points)
+        batch = sampler.draw(n_points, torch_generator(SCORE_SEED, device))
 
-    # ---------------------------------------------------------- persistence
+        def loss(potential):
+            return dynamics.loss(potential, batch, torch_generator(SCORE_SEED, device))
+
+        return loss
+
+    def _validation_split(self, times, rows, rng):
+        """(training rows, held-out rows) for early stopping; held-out None without it.
+
+        ``validation_fraction`` of the rows of every time (rounded up, at least one
+        left for training) are held out. Early stopping needs every snapshot to
+        have ``MIN_ROWS_FOR_VALIDATION`` rows or more; with fewer it is skipped.
+        """
+        if not self.early_stopping:
+            return rows, None
+        rows = np.arange(len(times)) if rows is None else rows
+        t = times[rows]
+        if np.unique(t, return_counts=True)[1].min() < MIN_ROWS_FOR_VALIDATION:
+            return rows, None  # too few rows to hold any out: no early stopping
+        train, valid = [], []
+        for value in np.unique(t):
+            mine = rows[t == value][rng.permutation(np.count_nonzero(t == value))]
+            n_valid = min(math.ceil(self.validation_fraction * len(mine)), len(mine) - 1)
+            valid.append(mine[:n_valid])
+            train.append(mine[n_valid:])
+        if sum(len(v) > 0 for v in valid) < 2:
+            return rows, None
+        return np.concatenate(train), np.concatenate(valid)
+
+    def _validation_attributes(self, result, units, steps_before):
+        """``validation_scores_`` (−held-out loss in the user's units, greater is better)."""
+        if not result.validation:
+            return {"validation_scores_": None, "validation_steps_": None,
+                    "best_validation_score_": None}
+        scores = [-loss * units.action for _, loss in result.validation]
+        return {"validation_scores_": scores,
+                "validation_steps_": [steps_before + step for step, _ in result.validation],
+                "best_validation_score_": max(scores)}
+
     def __getstate__(self):
         """The state with the network as NumPy arrays (see ``_persistence``)."""
         state = dict(super().__getstate__())  # object.__getstate__ is the live __dict__

@@ -26,7 +26,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import torch
 
-from ._losses import action_loss, am_integrand, eam_integrand, uam_integrand
+from ._losses import action_loss, am_integrand, eam_integrand, regression_loss, uam_integrand
 from ._paths import make_sampler
 from ._solvers import get_solver, integrate
 from ._weights import weighted_snapshots
@@ -79,7 +79,10 @@ class Transport:
         return 1.0
 
     def loss(self, potential, batch, generator):
-        """The AM objective on one batch."""
+        """The AM objective on one batch: path regression where the batch has path
+        velocities (interpolations), the action form otherwise (quadrature)."""
+        if batch.v is not None:
+            return regression_loss(potential, batch)
         return action_loss(potential, batch, am_integrand)
 
     def sampler(self, snapshots, interpolation, rng, n_draws):
@@ -157,9 +160,9 @@ class NoisyTransport(Transport):
         return float(np.sqrt(np.mean(self.sigma_at(grid) ** 2)))
 
     def loss(self, potential, batch, generator):
-        """The eAM objective (plain AM where σ ≡ 0)."""
+        """The eAM objective (plain AM, with its estimator, where σ ≡ 0)."""
         if np.all(self.sigma_knots == 0):
-            return action_loss(potential, batch, am_integrand)
+            return super().loss(potential, batch, generator)
         return action_loss(
             potential, batch, eam_integrand, sigma_t=self._sigma_tensor(batch.t),
             laplacian=self.laplacian_, generator=generator,

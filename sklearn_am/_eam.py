@@ -53,9 +53,9 @@ class EntropicActionMatching(BaseActionMatching):
           per point (the authors' choice; one Hessian-vector product);
         - ``"exact"``: the trace of the Hessian (one backward pass per feature);
         - ``"auto"``: ``"exact"`` up to 10 features, ``"hutchinson"`` above.
-    {{training:1000}}
+    {{training:max_iter=1000;batch_size=128;early_stopping=False}}
     interpolation : {"bridge", "ot", "independent", "quadrature", "auto"}, \
-            default="bridge"
+            default="auto"
         How the time integral sees q_t between snapshots:
 
         - ``"bridge"``: pair points of consecutive snapshots by entropic optimal
@@ -70,8 +70,9 @@ class EntropicActionMatching(BaseActionMatching):
         - ``"independent"``: random pairs joined by straight lines;
         - ``"quadrature"``: the observed snapshots only, with trapezoid weights
           (for dense snapshots);
-        - ``"auto"``: ``"quadrature"`` from 20 distinct times up, else
-          ``"bridge"``.
+        - ``"auto"``: ``"quadrature"`` for dense snapshots (10 or more times and
+          a median relative step of at most 0.35, as for
+          :class:`ActionMatchingRegressor`), else ``"bridge"``.
     n_steps : int, default=100
         Euler–Maruyama steps to cross the whole fitted time range; a shorter
         push uses proportionally fewer (at least one).
@@ -151,9 +152,13 @@ class EntropicActionMatching(BaseActionMatching):
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
         max_iter=1000,
-        batch_size=256,
+        batch_size=128,
         learning_rate_init=1e-3,
-        interpolation="bridge",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        interpolation="auto",
         n_steps=100,
         device="auto",
         random_state=None,
@@ -171,6 +176,10 @@ class EntropicActionMatching(BaseActionMatching):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.interpolation = interpolation
         self.n_steps = n_steps
         self.device = device

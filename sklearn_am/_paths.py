@@ -37,10 +37,18 @@ __all__ = [
     "Snapshots",
     "low_discrepancy_uniform",
     "make_sampler",
+    "relative_steps",
 ]
 
 #: Fractional part of √2: the step of the authors' additive-recurrence sequence.
 _GOLDEN_STEP = math.sqrt(2.0) % 1.0
+
+#: Up to this many intervals between snapshots, a batch holds ``batch_size`` points
+#: per interval; beyond, this many times ``batch_size`` over the whole time range.
+FULL_BATCH_INTERVALS = 4
+
+#: Quadrature batches hold at most this many times ``batch_size`` points.
+QUADRATURE_BATCH_FACTOR = 2
 
 #: Pool size per interval, in multiples of the larger snapshot of the interval...
 _POOL_OVERSAMPLING = 4
@@ -76,6 +84,10 @@ class LinearPath:
         """A point on the path for each pair."""
         return self.mean(a, b, lam)
 
+    def velocity(self, a, b, dt):
+        """The path velocity ẋ = (b − a)/Δt (None where a path has no single one)."""
+        return (b - a) / dt.unsqueeze(-1)
+
 
 class BrownianBridgePath(LinearPath):
     """x_λ = (1−λ)·a + λ·b + σ·√(λ(1−λ)Δt)·ε: a Brownian bridge of noise σ.
@@ -96,6 +108,10 @@ class BrownianBridgePath(LinearPath):
     def sample(self, a, b, lam, dt, generator=None):
         noise = torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype)
         return self.mean(a, b, lam) + self.std(lam, dt).unsqueeze(-1) * noise
+
+    def velocity(self, a, b, dt):
+        """None: a bridge's drift depends on the point, and eAM uses the action form."""
+        return None
 
 
 class Snapshots:
@@ -198,7 +214,8 @@ class InterpolationSampler:
         How a point of snapshot k is paired with one of snapshot k+1.
     path : LinearPath or BrownianBridgePath
     n_draws : int
-        How many interior points training will draw in all. Each interval's
+        How many points per interval training will draw in all (steps ×
+        ``batch_size``). Each interval's
         pool holds the pairs its share of those draws needs, but at most
         ``_POOL_OVERSAMPLING`` times its larger snapshot and ``_POOL_MAX_PAIRS``
         (pairs are reused with fresh interpolation times beyond that).
@@ -220,7 +237,9 @@ class InterpolationSampler:
         pool_a, pool_b, sizes = [], [], []
         for k in range(snaps.n_times - 1):
             n_a, n_b = snaps.counts[k], snaps.counts[k + 1]
-            expected = int(np.ceil(n_draws * dt[k] / snaps.span)) + 1
+            share = 1.0 if len(dt) <= FULL_BATCH_INTERVALS else \
+                FULL_BATCH_INTERVALS * dt[k] / snaps.span
+            expected = int(np.ceil(n_draws * share)) + 1
             n_pairs = min(expected, _POOL_OVERSAMPLING * max(n_a, n_b), _POOL_MAX_PAIRS)
             ia, ib = pair_pool(
                 n_a, n_b, n_pairs, rng, method=coupling,
@@ -248,22 +267,40 @@ class InterpolationSampler:
         return self._pool_a[j], self._pool_b[j]
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am._losses.Batch` of ``batch_size`` interior points."""
+        """A :class:`~sklearn_am._losses.Batch`: ``batch_size`` points per interval.
+
+        With at most ``FULL_BATCH_INTERVALS`` intervals every interval gets
+        ``batch_size`` points at stratified (low-discrepancy) fractions λ; with more,
+        ``FULL_BATCH_INTERVALS × batch_size`` points spread over the whole time range.
+        """
         snaps = self.snapshots
-        tau = snaps.knots[0] + snaps.span * low_discrepancy_uniform(
-            batch_size, generator, snaps.device
-        )
-        k = (torch.searchsorted(snaps.knots, tau, right=True) - 1).clamp(0, snaps.n_times - 2)
-        lam = ((tau - snaps.knots[k]) / self._dt[k]).clamp(0.0, 1.0)
+        n_int = snaps.n_times - 1
+        if n_int <= FULL_BATCH_INTERVALS:
+            k = torch.arange(n_int, device=snaps.device).repeat_interleave(batch_size)
+            shift = torch.rand(n_int, generator=generator, device=snaps.device,
+                               dtype=torch.float64)
+            steps = torch.arange(batch_size, device=snaps.device, dtype=torch.float64)
+            lam = torch.remainder(shift.repeat_interleave(batch_size) + _GOLDEN_STEP
+                                  * steps.repeat(n_int), 1.0)
+            tau = snaps.knots[k] + lam * self._dt[k]
+            quadrature = self._dt[k] / batch_size
+        else:
+            total = FULL_BATCH_INTERVALS * batch_size
+            tau = snaps.knots[0] + snaps.span * low_discrepancy_uniform(
+                total, generator, snaps.device)
+            k = (torch.searchsorted(snaps.knots, tau, right=True) - 1).clamp(0, n_int - 1)
+            lam = ((tau - snaps.knots[k]) / self._dt[k]).clamp(0.0, 1.0)
+            quadrature = torch.full_like(lam, snaps.span / total)
         ia, ib = self._pairs(k, generator)
-        lam_x = lam.to(snaps.dtype)
-        x = self.path.sample(snaps.x[ia], snaps.x[ib], lam_x, self._dt[k].to(snaps.dtype),
-                             generator)
+        lam_x, dt = lam.to(snaps.dtype), self._dt[k].to(snaps.dtype)
+        a, b = snaps.x[ia], snaps.x[ib]
+        x = self.path.sample(a, b, lam_x, dt, generator)
         # Mass along the path: geometric interpolation, exact for constant growth.
         mass = snaps.masses[k] ** (1.0 - lam_x) * snaps.masses[k + 1] ** lam_x
-        w = mass * (snaps.span / batch_size)
+        w = mass * quadrature.to(snaps.dtype)
         (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
-        return Batch(x0, t0, w0, x1, t1, w1, x, tau.to(snaps.dtype), w)
+        return Batch(x0, t0, w0, x1, t1, w1, x, tau.to(snaps.dtype), w,
+                     self.path.velocity(a, b, dt))
 
 
 class QuadratureSampler:
@@ -284,13 +321,19 @@ class QuadratureSampler:
         self._cdf = torch.as_tensor(np.cumsum(omega) / omega.sum(), device=snapshots.device)
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am._losses.Batch` of ``batch_size`` observed points."""
+        """A :class:`~sklearn_am._losses.Batch` of observed points.
+
+        ``batch_size`` per interval between snapshots, as for paths, but at most
+        ``QUADRATURE_BATCH_FACTOR × batch_size`` in all (dense snapshots have many
+        intervals, and each point here is a whole snapshot's sample).
+        """
         snaps = self.snapshots
-        u = low_discrepancy_uniform(batch_size, generator, snaps.device)
+        total = min(batch_size * (snaps.n_times - 1), QUADRATURE_BATCH_FACTOR * batch_size)
+        u = low_discrepancy_uniform(total, generator, snaps.device)
         k = torch.searchsorted(self._cdf, u, right=True).clamp_max(snaps.n_times - 1)
         rows = snaps.draw_rows(k, generator)
         t = snaps.knots[k].to(snaps.dtype)
-        w = snaps.masses[k] * (snaps.span / batch_size)
+        w = snaps.masses[k] * (snaps.span / total)
         (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
         return Batch(x0, t0, w0, x1, t1, w1, snaps.x[rows], t, w)
 
@@ -353,3 +396,36 @@ def make_sampler(interpolation, snapshots, *, rng, n_draws, sigma=0.0):
             f"Unknown interpolation {interpolation!r}; choose one of {sorted(INTERPOLATIONS)}."
         ) from None
     return factory(snapshots, rng, n_draws, sigma)
+
+
+def relative_steps(snapshots):
+    """How far each snapshot is from the next, relative to its spread.
+
+    For each pair of consecutive snapshots, the 2-Wasserstein distance between
+    Gaussians with their means and covariances (the Bures–Wasserstein distance),
+    divided by the root mean of their total variances √((tr S_k + tr S_{k+1})/2).
+    Small values mean the population barely changes between observations.
+
+    Returns
+    -------
+    steps : ndarray of shape (n_times - 1,)
+    """
+    moments = []
+    for k in range(snapshots.n_times):
+        X = np.asarray(snapshots.snapshot(k), dtype=np.float64)
+        cov = np.cov(X, rowvar=False).reshape(X.shape[1], X.shape[1]) if len(X) > 1 else \
+            np.zeros((X.shape[1], X.shape[1]))
+        moments.append((X.mean(axis=0), cov))
+    steps = []
+    for (m0, s0), (m1, s1) in zip(moments[:-1], moments[1:]):
+        root0 = _psd_sqrt(s0)
+        cross = _psd_sqrt(root0 @ s1 @ root0)
+        w2_squared = np.sum((m0 - m1) ** 2) + np.trace(s0) + np.trace(s1) - 2 * np.trace(cross)
+        spread = np.sqrt(max((np.trace(s0) + np.trace(s1)) / 2, 1e-300))
+        steps.append(np.sqrt(max(w2_squared, 0.0)) / spread)
+    return np.asarray(steps)
+
+
+def _psd_sqrt(S):
+    values, vectors = np.linalg.eigh((S + S.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T

@@ -8,6 +8,7 @@ printed loss.
 
 import math
 import warnings
+from contextlib import contextmanager, nullcontext
 from typing import NamedTuple, Optional
 
 import torch
@@ -39,7 +40,9 @@ class TrainResult(NamedTuple):
     curve: list  # the loss of every completed finite step
     diverged_at: Optional[int]  # 0-based step of the first non-finite loss or weights
     bad_loss: Optional[float]  # the loss at that step (possibly finite: then the update diverged)
-    stopped: bool = False  # a hook asked to stop before max_iter
+    stopped: bool = False  # a hook or early stopping ended training before max_iter
+    validation: tuple = ()  # (step, validation loss) at every check, model units
+    best_step: Optional[int] = None  # the step whose weights were kept (early stopping)
 
 
 #: Steps between two host checks for divergence (the check itself runs every step,
@@ -47,8 +50,84 @@ class TrainResult(NamedTuple):
 DIVERGENCE_CHECK_EVERY = 25
 
 
+class Averaging:
+    """Exponential moving average of the weights, the model that is evaluated and kept.
+
+    The decay is warmed up as min(decay, (1 + k)/(10 + k)) at step k, so early
+    averages are not dominated by the initial weights.
+    """
+
+    def __init__(self, module, decay):
+        params = [p for p in module.parameters() if p.requires_grad]
+        self.module = module
+        self.params = params
+        self.decay = decay
+        self.average = [p.detach().clone() for p in params]
+
+    def update(self, step):
+        decay = min(self.decay, (1.0 + step) / (10.0 + step))
+        with torch.no_grad():
+            torch._foreach_lerp_(self.average, [p.detach() for p in self.params], 1.0 - decay)
+
+    @contextmanager
+    def swapped_in(self):
+        """The averaged weights in the module for the duration of the block."""
+        with torch.no_grad():
+            current = [p.detach().clone() for p in self.params]
+            for p, a in zip(self.params, self.average):
+                p.copy_(a)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, c in zip(self.params, current):
+                    p.copy_(c)
+
+
+class EarlyStopping:
+    """A held-out loss every ``every`` steps; stop after ``patience`` checks without gain.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(potential)`` → scalar tensor: the loss on fixed held-out draws.
+    every : int
+        Steps between checks.
+    patience : int
+        Checks without an improvement larger than ``tol`` before stopping.
+    tol : float
+        The improvement that counts, in the loss's (model) units.
+    """
+
+    def __init__(self, loss_fn, every, patience, tol):
+        self.loss_fn = loss_fn
+        self.every = every
+        self.patience = patience
+        self.tol = tol
+        self.history = []
+        self.best = (math.inf, None, None)  # (loss, weights, step)
+        self._without_gain = 0
+
+    def due(self, step, last):
+        return (step + 1) % self.every == 0 or last
+
+    def check(self, step, potential, params):
+        """Score the weights now in ``potential``; True when it is time to stop."""
+        with torch.enable_grad():
+            value = float(self.loss_fn(potential).detach())
+        self.history.append((step + 1, value))
+        if not math.isfinite(value):
+            return False  # divergence is the loop's business
+        if value < self.best[0] - self.tol:
+            self.best = (value, [p.detach().clone() for p in params], step + 1)
+            self._without_gain = 0
+        else:
+            self._without_gain += 1
+        return self._without_gain >= self.patience
+
+
 def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, generator,
-          hooks=(), name="ActionMatching"):
+          hooks=(), averaging=None, early_stopping=None, name="ActionMatching"):
     """Minimise ``loss_fn`` with Adam, warm-up + cosine decay and gradient clipping.
 
     Every step checks its loss on the device and keeps there the last weights that
@@ -75,6 +154,12 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         Objects with ``begin(step)`` and ``end(step, loss) -> bool`` (see
         ``_progress``), called around every step; ``end`` returning True stops
         training after that step, keeping the model.
+    averaging : Averaging, default=None
+        A moving average of ``potential``'s weights, updated every step: what
+        early stopping scores and what training returns (None: the weights).
+    early_stopping : EarlyStopping, default=None
+        Held-out checks; the best checked weights are returned, unless a hook
+        stopped training (then the model as it stands is kept).
     name : str
         Estimator name for messages.
 
@@ -91,8 +176,9 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
     last_finite = [p.detach().clone() for p in params]
     healthy = torch.ones((), dtype=torch.bool, device=device)
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
+    average = averaging
     losses = []
-    stopped = False
+    stopped = by_hook = False
     potential.train()
     try:
         for step in range(max_iter):
@@ -112,11 +198,18 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
             optimizer.step()
             scheduler.step()
             losses.append(loss.detach())
+            if average is not None:
+                average.update(step)
             if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 and not bool(healthy):
                 break
             if any([hook.end(step, loss) for hook in hooks]):  # every hook sees every step
-                stopped = True
+                stopped = by_hook = True
                 break
+            if early_stopping is not None and early_stopping.due(step, step + 1 == max_iter):
+                with average.swapped_in() if average is not None else nullcontext():
+                    if early_stopping.check(step, potential, params):
+                        stopped = True
+                        break
     except KeyboardInterrupt:
         warnings.warn(
             f"Training interrupted by the user after {len(losses)} steps; "
@@ -134,6 +227,16 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
                 p.copy_(kept)
         losses = losses[: bad + 1]
     curve = torch.stack(losses).cpu().tolist() if losses else []
-    if bad < 0:
-        return TrainResult(curve, None, None, stopped)
-    return TrainResult(curve[:bad], bad, curve[bad], stopped)
+    checks = tuple(early_stopping.history) if early_stopping is not None else ()
+    if bad >= 0:
+        return TrainResult(curve[:bad], bad, curve[bad], stopped, checks)
+    kept, best_step = None, None
+    if early_stopping is not None and early_stopping.best[1] is not None and not by_hook:
+        kept, best_step = early_stopping.best[1], early_stopping.best[2]
+    elif average is not None:
+        kept = average.average
+    if kept is not None:
+        with torch.no_grad():
+            for p, k in zip(params, kept):
+                p.copy_(k)
+    return TrainResult(curve, None, None, stopped, checks, best_step)

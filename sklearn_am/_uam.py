@@ -38,7 +38,7 @@ class UnbalancedActionMatching(BaseActionMatching):
         as much as moving by ``x_scale_/√growth_scale`` over it. Larger values
         explain mass changes more by growth, smaller by transport. A uniform
         growth rate is recovered for any value.
-    {{ode_estimator:2000}}
+    {{ode_estimator:max_iter=2000;batch_size=256;early_stopping=False}}
 
     Attributes
     ----------
@@ -110,10 +110,14 @@ class UnbalancedActionMatching(BaseActionMatching):
         max_iter=2000,
         batch_size=256,
         learning_rate_init=1e-3,
-        interpolation="ot",
-        solver="rk4",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        interpolation="auto",
+        solver="dopri5",
         n_steps=100,
-        solver_tol=1e-5,
+        solver_tol=1e-4,
         device="auto",
         random_state=None,
         verbose=0,
@@ -125,7 +129,9 @@ class UnbalancedActionMatching(BaseActionMatching):
         super().__init__(
             potential=potential, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             max_iter=max_iter, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, interpolation=interpolation,
+            learning_rate_init=learning_rate_init, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            tol=tol, interpolation=interpolation,
             solver=solver, n_steps=n_steps, solver_tol=solver_tol, device=device,
             random_state=random_state, verbose=verbose, source_time=source_time,
             target_time=target_time, warm_start=warm_start, **potential__params,

@@ -62,7 +62,8 @@ class DriftedActionMatching(BaseActionMatching):
     def __init__(self, *, drift=(0.0, 0.0), hidden_layer_sizes=(32, 32), max_iter=300,
                  batch_size=256, random_state=None):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, max_iter=max_iter,
-                         batch_size=batch_size, random_state=random_state)
+                         batch_size=batch_size, random_state=random_state,
+                         early_stopping=False)
         self.drift = drift
 
     def _make_dynamics(self):

@@ -211,13 +211,16 @@ def test_snapshots_sorted_and_counted():
         assert_allclose(np.sort(snaps.snapshot(k), axis=0), np.sort(base + shifts[k], axis=0))
 
 
-def _check_batch(batch, snaps, batch_size, dtype=torch.float32):
+def _check_batch(batch, snaps, batch_size, dtype=torch.float32, n_interior=None):
+    n_interior = batch_size if n_interior is None else n_interior
     assert isinstance(batch, Batch)
-    assert batch.x.shape == (batch_size, 2) and batch.x_start.shape == (batch_size, 2)
+    assert batch.x.shape == (n_interior, 2) and batch.x_start.shape == (batch_size, 2)
     assert batch.x_end.shape == (batch_size, 2)
     for field in batch:
-        assert field.dtype == dtype and field.device == snaps.device
-    for field in (batch.t, batch.w, batch.t_start, batch.w_start, batch.t_end, batch.w_end):
+        assert field is None or (field.dtype == dtype and field.device == snaps.device)
+    for field in (batch.t, batch.w):
+        assert field.shape == (n_interior,)
+    for field in (batch.t_start, batch.w_start, batch.t_end, batch.w_end):
         assert field.shape == (batch_size,)
     assert torch.all(batch.t >= snaps.times[0]) and torch.all(batch.t <= snaps.times[-1])
     assert torch.all(batch.t_start == snaps.times[0])
@@ -230,8 +233,10 @@ def test_interpolation_sampler_batch(coupling):
     sampler = InterpolationSampler(snaps, coupling, LinearPath(), n_draws=1000,
                                    rng=np.random.RandomState(0), reg=lambda dt: 0.1 * dt)
     batch = sampler.draw(64, torch.Generator().manual_seed(0))
-    _check_batch(batch, snaps, 64)
+    _check_batch(batch, snaps, 64, n_interior=128)  # 64 per interval, 2 intervals
     assert_allclose(batch.w.sum().item(), snaps.span, rtol=1e-5)
+    # The path velocity of a straight line between the pair: x = a + λ(b − a).
+    assert batch.v.shape == batch.x.shape
     assert_allclose(batch.w_start.sum().item(), 1.0, rtol=1e-5)
     assert_allclose(batch.w_end.sum().item(), 1.0, rtol=1e-5)
     # Boundary points are points of the first and last snapshot.
@@ -250,6 +255,10 @@ def test_interpolation_sampler_exact_pairs_follow_the_translation():
     shift = np.stack([np.interp(tau, times, shifts[:, j]) for j in range(2)], axis=1)
     residual = batch.x.double().numpy() - shift
     assert cdist(residual, base).min(axis=1).max() < 1e-4
+    # The path velocity is the translation speed of the interval.
+    k = np.searchsorted(times, tau, side="right").clip(1, len(times) - 1) - 1
+    speed = (shifts[k + 1] - shifts[k]) / (times[k + 1] - times[k])[:, None]
+    assert_allclose(batch.v.double().numpy(), speed, atol=1e-4)
     # Independent pairs do not: most points are off the translated cloud.
     independent = InterpolationSampler(snaps, "independent", LinearPath(), n_draws=2000,
                                        rng=np.random.RandomState(0))
@@ -265,8 +274,11 @@ def test_interpolation_sampler_times_cover_the_range_evenly():
     sampler = InterpolationSampler(snaps, "independent", LinearPath(), n_draws=100,
                                    rng=np.random.RandomState(0))
     batch = sampler.draw(400, torch.Generator().manual_seed(0))
-    # The interval [0, 0.5] is a quarter of [0, 2]: a quarter of the times.
-    assert abs(int((batch.t < 0.5).sum()) - 100) <= 2
+    # 400 points per interval, spread evenly (stratified) inside each interval.
+    t = batch.t.double().numpy()
+    assert int((t < 0.5).sum()) == 400 and int((t >= 0.5).sum()) == 400
+    assert abs(int((t < 0.25).sum()) - 200) <= 2
+    assert abs(int((t < 1.25).sum()) - 600) <= 2
 
 
 def test_interpolation_sampler_masses_in_weights():
@@ -278,8 +290,11 @@ def test_interpolation_sampler_masses_in_weights():
     assert_allclose(batch.w_start.sum().item(), 1.0, rtol=1e-5)
     assert_allclose(batch.w_end.sum().item(), 4.0, rtol=1e-5)
     # Interior weights: span/n times the geometric interpolation of the masses.
-    log_mass = np.interp(batch.t.double().numpy(), [0.0, 0.5, 2.0], np.log(masses))
-    assert_allclose(batch.w.double().numpy(), np.exp(log_mass) * 2.0 / 128, rtol=1e-4)
+    t = batch.t.double().numpy()
+    log_mass = np.interp(t, [0.0, 0.5, 2.0], np.log(masses))
+    interval_length = np.where(t < 0.5, 0.5, 1.5)  # each interval's share: its length / 128
+    assert_allclose(batch.w.double().numpy(), np.exp(log_mass) * interval_length / 128,
+                    rtol=1e-4)
 
 
 def test_interpolation_sampler_seeded_draws_reproducible():
@@ -291,7 +306,7 @@ def test_interpolation_sampler_seeded_draws_reproducible():
         return sampler.draw(32, torch.Generator().manual_seed(seed))
 
     for a, b in zip(draw(3), draw(3)):
-        assert torch.equal(a, b)
+        assert (a is None and b is None) or torch.equal(a, b)
     assert not torch.equal(draw(3).x, draw(4).x)
 
 
@@ -300,10 +315,11 @@ def test_quadrature_sampler_uses_observed_times_with_trapezoid_frequencies():
     sampler = QuadratureSampler(snaps)
     batch_size = 3000
     batch = sampler.draw(batch_size, torch.Generator().manual_seed(0))
-    _check_batch(batch, snaps, batch_size)
+    # batch_size per interval, at most twice batch_size in all
+    _check_batch(batch, snaps, batch_size, n_interior=2 * batch_size)
     assert set(np.unique(batch.t.numpy())) <= {0.0, 0.5, 2.0}
     # Trapezoid weights for t = (0, 0.5, 2): (0.25, 1.0, 0.75) / 2.
-    freq = np.array([(batch.t == t).float().mean().item() for t in (0.0, 0.5, 2.0)])
+    freq = np.array([(batch.t == t).double().mean().item() for t in (0.0, 0.5, 2.0)])
     assert_allclose(freq, [0.125, 0.5, 0.375], atol=0.005)
     assert_allclose(batch.w.sum().item(), snaps.span, rtol=1e-5)
     # Each point is a point of the snapshot at its time.

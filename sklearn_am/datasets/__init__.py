@@ -19,19 +19,26 @@ the particle flow ``flow(X, t, t_start=...)`` and fresh draws
 - :func:`make_nonlinear`: a 2-D cloud bent into a crescent by a nonlinear
   gradient field,
 - :func:`make_branching`: a 2-D cloud that splits into two branches ("cell
-  differentiation").
+  differentiation"),
+- :func:`make_diffusing_gaussian`: N(0, (1 + t) I), slowly changing snapshots,
+- :func:`make_orbit`: 51 dense snapshots of blobs carried along a circle.
 """
 
 from ._base import SnapshotTruth
+from ._benchmarks import DiffusingGaussianTruth, OrbitTruth, make_diffusing_gaussian, make_orbit
 from ._flows import BranchingTruth, NonlinearTruth, make_branching, make_nonlinear
 from ._gaussian import GaussianTransportTruth, make_gaussian_transport
 
 __all__ = [
     "BranchingTruth",
+    "DiffusingGaussianTruth",
     "GaussianTransportTruth",
     "NonlinearTruth",
+    "OrbitTruth",
     "SnapshotTruth",
     "make_branching",
+    "make_diffusing_gaussian",
     "make_gaussian_transport",
     "make_nonlinear",
+    "make_orbit",
 ]

@@ -182,7 +182,7 @@ class LossCurveDisplay:
         ...     hidden_layer_sizes=(16, 16), max_iter=50, batch_size=64,
         ...     random_state=0).fit(X, t)
         >>> display = LossCurveDisplay.from_estimator(est, smoothing=10)
-        >>> len(display.loss_line_.get_xdata()), display.validation_line_ is None
+        >>> len(display.loss_line_.get_xdata()), display.validation_line_ is not None
         (50, True)
         """
         check_matplotlib(f"{cls.__name__}.from_estimator")

@@ -5,11 +5,14 @@ import torch
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
+from .._paths import INTERPOLATIONS
 from .._units import Units
 
 #: What the criterion keeps of a fit (float64 buffers, so ``save_params`` persists it):
-#: the model units (the fields of ``Units``), then the snapshot state.
-_STATE = (*Units._fields, "times", "masses", "source_samples", "noise_seed")
+#: the model units (the fields of ``Units``), then the snapshot state, and the
+#: interpolation used (its index in ``INTERPOLATION_NAMES``: "auto" resolved).
+_STATE = (*Units._fields, "times", "masses", "source_samples", "noise_seed", "interpolation")
+INTERPOLATION_NAMES = tuple(sorted(INTERPOLATIONS))
 
 
 class ActionMatchingCriterion(nn.Module):

@@ -1,6 +1,5 @@
 """The iterable datasets of sampler draws that skorch's loop consumes as batches."""
 
-import math
 
 import numpy as np
 import torch
@@ -42,8 +41,8 @@ def held_out_draws(valid, dynamics, units, interpolation, device, batch_size, na
     """Fixed batches from the held-out rows ``valid = (X, times, weights)``.
 
     Drawn as ``BaseActionMatching.score`` draws (its seeds and number of
-    points), in ``ceil(SCORE_POINTS / batch_size)`` batches; ``name`` is the
-    net's, for messages.
+    points), in one batch; ``batch_size`` is unused (kept for the signature);
+    ``name`` is the net's, for messages.
     """
     X_valid, t_valid, weights = valid
     if len(np.unique(t_valid)) < 2:
@@ -57,5 +56,6 @@ def held_out_draws(valid, dynamics, units, interpolation, device, batch_size, na
                                    masses=_relative(masses))
     sampler = dynamics.sampler(held_out, interpolation, np.random.RandomState(SCORE_SEED),
                                SCORE_POINTS)
-    return Draws(sampler, math.ceil(SCORE_POINTS / batch_size), batch_size,
-                 torch_generator(SCORE_SEED, device), fixed_seed=SCORE_SEED)
+    # One batch of score's size: exactly the points score draws.
+    return Draws(sampler, 1, SCORE_POINTS, torch_generator(SCORE_SEED, device),
+                 fixed_seed=SCORE_SEED)

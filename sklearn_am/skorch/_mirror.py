@@ -9,6 +9,7 @@ from .._base import BaseActionMatching
 from .._eam import EntropicActionMatching
 from .._uam import UnbalancedActionMatching
 from ..networks import MLPPotential
+from ._criterion import INTERPOLATION_NAMES
 
 #: ``dynamics`` name → the estimator whose dynamics, parameters and inference it mirrors.
 DYNAMICS = {
@@ -68,8 +69,7 @@ def fitted_estimator(net, copy_module):
     estimator.x_center_, estimator.x_scale_ = units.center, units.scale
     estimator.time_origin_, estimator.time_scale_ = units.origin, units.span
     estimator.hidden_layer_sizes_ = sizes
-    estimator.interpolation_ = estimator._resolved_interpolation(dynamics,
-                                                                 len(state["times"]))
+    estimator.interpolation_ = INTERPOLATION_NAMES[int(state["interpolation"])]
     estimator.potential_ = potential
     estimator.times_ = state["times"]
     estimator.loss_curve_, estimator.n_iter_ = curve, len(curve)

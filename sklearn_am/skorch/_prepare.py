@@ -7,6 +7,7 @@ from .._base import _MAX_SEED, MAX_SOURCE_SAMPLES, BaseActionMatching, _relative
 from .._device import torch_generator
 from .._paths import Snapshots
 from .._units import Units
+from ._criterion import INTERPOLATION_NAMES
 from ._draws import Draws, held_out_draws
 from ._mirror import checked_estimator
 from ._split import split_rows
@@ -49,7 +50,7 @@ def prepare_fit(net, X, y, sample_weight=None):
     device = net._device()
     snapshots = Snapshots.from_data(X_train, t_train, units, device, rows=rows,
                                     masses=_relative(masses))
-    interpolation = estimator._resolved_interpolation(dynamics, snapshots.n_times)
+    interpolation = estimator._resolved_interpolation(dynamics, snapshots)
     rng = np.random.RandomState(train_seed)
     steps, batch_size = net.steps_per_epoch, net.batch_size
     sampler = dynamics.sampler(snapshots, interpolation, rng,
@@ -66,6 +67,7 @@ def prepare_fit(net, X, y, sample_weight=None):
         masses=np.empty(0) if masses is None else masses,
         source_samples=units.from_model(first[keep]),
         noise_seed=check_random_state(net.random_state).randint(_MAX_SEED),
+        interpolation=INTERPOLATION_NAMES.index(interpolation),
     )
     criterion.dynamics = dynamics
     return draws

@@ -1,9 +1,10 @@
 """Parameter and attribute descriptions shared by the estimators' docstrings.
 
-A class docstring names a shared entry with a line holding only ``{{name}}`` or
-``{{name:value}}`` (indented like a parameter); :func:`fill_shared_docs` replaces it,
-putting ``value`` where the entry says ``{value}`` (a default that differs between
-estimators). Tokens are double braces because numpydoc types already use single
+A class docstring names a shared entry with a line holding only ``{{name}}``,
+``{{name:value}}`` or ``{{name:key=value;key=value}}`` (indented like a parameter);
+:func:`fill_shared_docs` replaces it, putting ``value`` where the entry says
+``{value}`` (or each value where it says ``{key}``): defaults that differ between
+estimators. Tokens are double braces because numpydoc types already use single
 ones (``{"a", "b"}``).
 """
 
@@ -32,16 +33,32 @@ hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
 activation : {"silu", "tanh", "softplus"}, default="silu"
     Smooth activation of the hidden layers (ReLU is not offered: its gradient
     is piecewise constant).
-max_iter : int, default={value}
-    Number of optimiser (Adam) steps.
-batch_size : int, default=256
-    Points per step on the path between snapshots, and points per step from
-    the first and from the last snapshot (boundary terms).
+max_iter : int, default={max_iter}
+    Most optimiser (Adam) steps.
+batch_size : int, default={batch_size}
+    Points per step in each interval between consecutive snapshots (with more
+    than 4 intervals, 4 × batch_size spread over the whole time range), and
+    points per step from the first and from the last snapshot.
 learning_rate_init : float, default=1e-3
     Peak learning rate; a short linear warm-up is followed by cosine decay
-    to 1 % of it, with gradient-norm clipping at 1.""",
+    to 1 % of it, with gradient-norm clipping at 1. An exponential moving
+    average of the weights (decay 0.99) is what is checked and kept.
+early_stopping : bool, default={early_stopping}
+    Hold out ``validation_fraction`` of the rows of every snapshot and score
+    the loss on fixed draws from them every 50 steps; stop when it has not
+    improved by ``tol`` for ``n_iter_no_change`` checks, and keep the best
+    checked weights. So ``max_iter`` is a budget, not a count. Skipped when a
+    snapshot has fewer than 20 rows.
+validation_fraction : float, default=0.1
+    Share of each snapshot's rows held out for early stopping (rounded up,
+    at least one row left to train on).
+n_iter_no_change : int, default=20
+    Checks (every 50 steps) without improvement before stopping.
+tol : float, default=1e-4
+    The improvement of the held-out loss that counts, in the model's units
+    (the loss of data scaled to unit size and unit time span).""",
     "interpolation": """\
-interpolation : {"ot", "independent", "quadrature", "auto"}, default="ot"
+interpolation : {"ot", "independent", "quadrature", "auto"}, default="auto"
     How the time integral sees q_t between snapshots:
 
     - ``"ot"``: pair points of consecutive snapshots by exact optimal
@@ -52,19 +69,25 @@ interpolation : {"ot", "independent", "quadrature", "auto"}, default="ot"
       valid but blurrier path; cheaper);
     - ``"quadrature"``: no interpolation; evaluate the integrand at the
       observed snapshots with trapezoid weights (right for dense snapshots);
-    - ``"auto"``: ``"quadrature"`` from 20 distinct times up, else ``"ot"``.""",
+    - ``"auto"``: ``"quadrature"`` for dense snapshots (10 or more times, and
+      a median relative step between consecutive snapshots of at most 0.35:
+      their Gaussian W2 distance over their spread; or snapshots too small to
+      have a covariance), else ``"ot"``.""",
     # solver, n_steps, solver_tol: how ODE pushes are integrated.
     "ode_solver": """\
-solver : {"euler", "heun", "rk4", "dopri5"}, default="rk4"
+solver : {"euler", "heun", "rk4", "dopri5"}, default="dopri5"
     ODE integrator of ``push``/``transform``/``sample`` (of the positions
     and, for unbalanced dynamics, the log-weights). ``"dopri5"`` is adaptive,
-    with its step size controlled separately for every row.
+    with its step size controlled separately for every row (so a row's result
+    does not depend on the rows pushed with it).
 n_steps : int, default=100
     Steps of a fixed-step solver to cross the whole fitted time range; a
     shorter push uses proportionally fewer (at least one). For ``"dopri5"``,
-    the first step is the same fraction of the range.
-solver_tol : float, default=1e-5
-    Relative and absolute tolerance of ``"dopri5"`` (in the model's units).""",
+    the first step is the same fraction of the range, and a path asked for
+    without ``t_eval`` is reported at that many evenly spaced times.
+solver_tol : float, default=1e-4
+    Relative and absolute tolerance of ``"dopri5"`` (in the model's units,
+    where the data have unit scale).""",
     "device": """\
 device : str, default="auto"
     Where to train and infer: ``"auto"`` (CUDA when available, else CPU),
@@ -152,6 +175,16 @@ interpolation_ : str
     "hidden_layer_sizes_": """\
 hidden_layer_sizes_ : tuple of int
     The validated layer widths.""",
+    "validation_scores_": """\
+validation_scores_ : list of float or None
+    Minus the held-out loss at every early-stopping check, in the user's
+    units (greater is better, as ``score``); None without early stopping.""",
+    "validation_steps_": """\
+validation_steps_ : list of int or None
+    The step of each entry of ``validation_scores_``.""",
+    "best_validation_score_": """\
+best_validation_score_ : float or None
+    The best of ``validation_scores_``: the kept weights'.""",
     "x_center_": """\
 x_center_ : ndarray of shape (n_features_in_,)
     Centre of the model units (the mean of X at the first fit).""",
@@ -174,6 +207,7 @@ COMMON_ATTRIBUTES = (
     "potential_", "times_", "n_iter_", "loss_curve_", "n_features_in_",
     "feature_names_in_", "device_", "interpolation_", "hidden_layer_sizes_",
     "x_center_", "x_scale_", "time_origin_", "time_scale_", "source_samples_",
+    "validation_scores_", "validation_steps_", "best_validation_score_",
 )
 SHARED_DOCS["common_attributes"] = "\n".join(SHARED_DOCS[name] for name in COMMON_ATTRIBUTES)
 
@@ -191,8 +225,12 @@ def doc_filler(entries):
     def entry(match):
         indent = match.group("indent")
         text = entries[match.group("name")]
-        if match.group("value") is not None:
-            text = text.replace("{value}", match.group("value"))
+        value = match.group("value")
+        if value is not None:
+            text = text.replace("{value}", value)  # passed on whole to nested entries
+            for pair in value.split(";") if "=" in value else ():  # {{name:key=v;key=v}}
+                key, _, setting = pair.partition("=")
+                text = text.replace("{" + key.strip() + "}", setting.strip())
         text = _TOKEN.sub(entry, text)  # entries may name other entries
         return "\n".join(indent + line if line else line for line in text.splitlines())
 
