@@ -10,8 +10,9 @@ Sections (``--sections``): ``synthetic`` (Gaussian transport at d = 2, 5, 10, 50
 nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and the opt-in
 standalone sections with their own files, ``tuned`` (more compute on real data),
 ``memory`` (peak RSS against the number of rows), ``callbacks`` (overhead of
-progress bars and callbacks) and ``targets`` (issue 10's accuracy targets with the
-defaults, ``--seeds`` of them). See benchmarks/README.md.
+progress bars and callbacks), ``targets`` (issue 10's accuracy targets with the
+defaults, ``--seeds`` of them) and ``tta`` (time to accuracy against OT-CFM, with a
+PNG). See benchmarks/README.md.
 """
 
 import argparse
@@ -34,12 +35,12 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import accuracy, callbacks, memory, speed, targets, tuned
+from .protocols import accuracy, callbacks, memory, speed, targets, tta, tuned
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
-SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets")
-STANDALONE = ("tuned", "memory", "callbacks", "targets")
+SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets", "tta")
+STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -143,8 +144,8 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
 
 
 def run_standalone(section, name, out_dir, machine, **kwargs):
-    """A standalone section (``memory``, ``callbacks``, ``targets``): ``<name>.{json,md}``."""
-    module = {"memory": memory, "callbacks": callbacks, "targets": targets}[section]
+    """A standalone section (``memory``, ``callbacks``, ``targets``, ``tta``): its files."""
+    module = {"memory": memory, "callbacks": callbacks, "targets": targets, "tta": tta}[section]
     log(f"== {section}")
     records = module.run(**kwargs)
     md = module.markdown(records, machine)

@@ -7,15 +7,21 @@ point from the plan. :func:`pair_pool` repeats this on random subsets of two
 snapshots, once before training, so that training draws pairs from a pool on the
 device with no transport solve in its loop.
 
-Pure NumPy/POT: nothing here sees torch or an estimator.
+NumPy and POT, and torch for the log-domain Sinkhorn; nothing here sees an estimator.
 """
 
+import math
 import warnings
 
 import numpy as np
 import ot
+import torch
 
 __all__ = ["OT_BATCH_SIZE", "entropic_reg", "pair", "pair_pool", "plan"]
+
+#: Points per side of one entropic-OT solve (Brownian-bridge pools): the blur of
+#: the entropic plan makes the minibatch bias smaller than for exact OT.
+SINKHORN_BATCH_SIZE = 256
 
 #: Points per side of one exact-OT solve when building a pool. Minibatch OT is
 #: biased towards the independent coupling as the batch shrinks; 512 costs about
@@ -29,8 +35,6 @@ _EMD_MAX_ITER = 10_000_000
 #: per 512-point solve (measured with POT 0.9.7), for a plan that differs from the
 #: exact plan by a blur far below the spacing between points.
 SINKHORN_MIN_RELATIVE_REG = 0.005
-#: Plain Sinkhorn works with exp(−cost/reg), which underflows in float64 past ~700.
-_SINKHORN_MAX_COST_OVER_REG = 500.0
 
 
 def entropic_reg(sigma, dt):
@@ -46,12 +50,10 @@ def plan(a, b, method="exact", reg=None):
     a : ndarray of shape (m, d)
     b : ndarray of shape (n, d)
     method : {"exact", "sinkhorn"}, default="exact"
-        Exact OT by network simplex (``ot.emd``) or entropic OT. Entropic OT is
-        solved by plain Sinkhorn when ``reg`` is at least
-        ``SINKHORN_MIN_RELATIVE_REG`` times the median cost (milliseconds), else
-        the entropic plan is within numerical noise of the exact one and the exact
-        plan is returned; if plain Sinkhorn does not reach its marginals, POT's
-        ε-scaling solver (slower, robust) takes over.
+        Exact OT by network simplex (``ot.emd``) or entropic OT by
+        :func:`log_sinkhorn`. Where ``reg`` is below ``SINKHORN_MIN_RELATIVE_REG``
+        times the median cost the entropic plan is within numerical noise of
+        the exact one, and the exact plan is returned.
     reg : float, default=None
         Entropic regularisation, required for ``"sinkhorn"``, in units of the
         squared-Euclidean cost.
@@ -70,17 +72,56 @@ def plan(a, b, method="exact", reg=None):
     if method == "sinkhorn":
         if reg < SINKHORN_MIN_RELATIVE_REG * np.median(cost):
             return ot.emd(wa, wb, cost, numItermax=_EMD_MAX_ITER)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", UserWarning)  # POT's convergence note
-            if cost.max() < _SINKHORN_MAX_COST_OVER_REG * reg:  # exp(-cost/reg) stays finite
-                P = ot.sinkhorn(wa, wb, cost, reg, stopThr=1e-6, numItermax=2000)
-                if np.all(np.isfinite(P)) and np.abs(P.sum(axis=0) - wb).max() < 1e-2 * wb[0]:
-                    return P
-            # Plain Sinkhorn needs O(cost/reg) iterations and underflows at small
-            # reg; ε-scaling in the log domain converges there.
-            return ot.sinkhorn(wa, wb, cost, reg, method="sinkhorn_epsilon_scaling",
-                               numItermax=1000)
+        return log_sinkhorn(cost, reg)
     raise ValueError(f"method={method!r} is not 'exact' or 'sinkhorn'.")
+
+
+#: Log-domain Sinkhorn with ε-scaling: the regularisation halves from the median cost
+#: down to its target, ``LOG_SINKHORN_STAGE_ITER`` iterations per stage, then at most
+#: ``LOG_SINKHORN_MAX_ITER`` at the target, stopping once every row's log-mass is
+#: within ``LOG_SINKHORN_TOL`` of its own (columns are exact after each iteration).
+#: A pool of pairs needs each row's conditional law, not the plan's last digits: on
+#: 256 × 256 points this takes about 0.05 s where POT's ε-scaling solver took
+#: 0.3–1 s on 512 × 512 (an eAM fit spent 38 of its 41 s there; measured).
+LOG_SINKHORN_STAGE_ITER = 10
+LOG_SINKHORN_MAX_ITER = 300
+LOG_SINKHORN_TOL = 1e-2
+
+
+def log_sinkhorn(cost, reg):
+    """Entropic OT plan between uniform weights: Sinkhorn in the log domain, ε-scaled.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (m, n)
+        Squared-Euclidean costs.
+    reg : float
+        Entropic regularisation, in units of the cost.
+
+    Returns
+    -------
+    P : ndarray of shape (m, n)
+        Columns sum to 1/n exactly; rows to 1/m within ``LOG_SINKHORN_TOL`` in log.
+    """
+    C = torch.as_tensor(cost, dtype=torch.float64)
+    m, n = C.shape
+    log_a, log_b = -math.log(m), -math.log(n)
+    f = torch.zeros(m, dtype=torch.float64)  # dual potentials, in units of the cost
+    g = torch.zeros(n, dtype=torch.float64)
+    stages, eps = [], float(np.median(cost))
+    while eps > reg:
+        stages.append(eps)
+        eps /= 2
+    for i, eps in enumerate([*stages, reg]):
+        final = i == len(stages)
+        for it in range(LOG_SINKHORN_MAX_ITER if final else LOG_SINKHORN_STAGE_ITER):
+            f = eps * (log_a - torch.logsumexp((g[None, :] - C) / eps, dim=1))
+            g = eps * (log_b - torch.logsumexp((f[:, None] - C) / eps, dim=0))
+            if final and it % 5 == 4:
+                rows = torch.logsumexp((f[:, None] + g[None, :] - C) / eps, dim=1)
+                if float((rows - log_a).abs().max()) < LOG_SINKHORN_TOL:
+                    break
+    return torch.exp((f[:, None] + g[None, :] - C) / reg).numpy()
 
 
 def pair(P, rng):
@@ -105,7 +146,7 @@ def pair(P, rng):
 
 
 def pair_pool(n_a, n_b, n_pairs, rng, *, method="independent", points=None, reg=None,
-              batch_size=OT_BATCH_SIZE):
+              batch_size=None):
     """Indices of ``n_pairs`` or more pairs (i, j) drawn from a coupling of two snapshots.
 
     Parameters
@@ -121,8 +162,9 @@ def pair_pool(n_a, n_b, n_pairs, rng, *, method="independent", points=None, reg=
         The snapshots ``(A, B)``; required by the OT methods.
     reg : float, default=None
         Entropic regularisation for ``"sinkhorn"``.
-    batch_size : int, default=OT_BATCH_SIZE
-        Points per side of each transport solve.
+    batch_size : int, default=None
+        Points per side of each transport solve; default ``OT_BATCH_SIZE`` for
+        exact OT, ``SINKHORN_BATCH_SIZE`` for entropic OT.
 
     Returns
     -------
@@ -133,6 +175,8 @@ def pair_pool(n_a, n_b, n_pairs, rng, *, method="independent", points=None, reg=
     if method == "independent":
         return rng.randint(n_a, size=n_pairs), rng.randint(n_b, size=n_pairs)
     A, B = points
+    if batch_size is None:
+        batch_size = SINKHORN_BATCH_SIZE if method == "sinkhorn" else OT_BATCH_SIZE
     m = min(n_a, n_b, batch_size)
     n_rounds = -(-n_pairs // m)
     idx_a, idx_b = [], []

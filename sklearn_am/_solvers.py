@@ -27,6 +27,7 @@ __all__ = [
     "SDE_SOLVERS",
     "SOLVERS",
     "Dopri5",
+    "Adams",
     "Euler",
     "EulerMaruyama",
     "Heun",
@@ -112,6 +113,40 @@ class RK4(Solver):
         return Step(x + h * _ONE_SIXTH * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
 
 
+#: Adams–Bashforth 4 weights of f(x_n), f(x_{n−1}), f(x_{n−2}), f(x_{n−3}).
+_AB4 = (55 / 24, -59 / 24, 37 / 24, -9 / 24)
+
+
+class Adams(Solver):
+    """Fourth-order Adams–Bashforth with RK4 start: one field evaluation per step.
+
+    The first three steps of a run of equal steps are RK4 steps (4 evaluations);
+    every later step reuses the three previous field values, so n steps cost
+    n + 9 evaluations. A change of step size (at an output time) starts a new
+    run. Measured on fitted mouse and EMT models (``benchmarks`` ``targets``):
+    31 steps over the fitted range (40 evaluations per point) err by under 1e-3
+    of the displacement, where RK4 needs 16 steps (64 evaluations). Order 4.
+    A solver object integrates one batch: it keeps that batch's recent values.
+    """
+
+    order = 4
+
+    def __init__(self):
+        self._history = []  # field values at the last steps of the current run
+        self._dt = None
+
+    def step(self, f, t, dt, x, dw=None, f_start=None):
+        k1 = f(x, t) if f_start is None else f_start
+        h = float(dt[0]) if len(dt) else 0.0
+        if self._dt is None or abs(h - self._dt) > 1e-9 * abs(self._dt):  # a new run
+            self._history, self._dt = [], h
+        self._history = (self._history + [k1])[-4:]
+        if len(self._history) < 4:
+            return RK4().step(f, t, dt, x, f_start=k1)
+        update = sum(w * k for w, k in zip(_AB4, reversed(self._history)))
+        return Step(x + _col(dt) * update)
+
+
 class EulerMaruyama(Solver):
     """Euler–Maruyama for dX = f dt + σ_t dW: x ← x + Δt·f(x, t) + ΔW. Strong order 1/2.
 
@@ -165,6 +200,7 @@ SOLVERS = {
     "euler": Euler,
     "heun": Heun,
     "rk4": RK4,
+    "adams": Adams,
     "dopri5": Dopri5,
     "euler_maruyama": EulerMaruyama,
 }

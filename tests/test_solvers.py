@@ -22,11 +22,11 @@ def _exact(x0, t0, t1):
 X0 = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
 
 
-@pytest.mark.parametrize("method", ["euler", "heun", "rk4"])
+@pytest.mark.parametrize("method", ["euler", "heun", "rk4", "adams"])
 def test_convergence_order(method):
     """The error ratio between n and 2n steps is 2**order."""
     order = SOLVERS[method].order
-    n = {"euler": 64, "heun": 32, "rk4": 8}[method]
+    n = {"euler": 64, "heun": 32, "rk4": 8, "adams": 128}[method]
     errors = []
     for steps in (n, 2 * n):
         x1 = integrate(_decay, X0, 0.0, 2.0, method=method, n_steps=steps)
@@ -51,7 +51,7 @@ def test_dopri5_tighter_tolerance_is_more_accurate():
     assert errors[1] < errors[0] / 100
 
 
-@pytest.mark.parametrize("method", ["euler", "heun", "rk4", "dopri5"])
+@pytest.mark.parametrize("method", ["euler", "heun", "rk4", "adams", "dopri5"])
 def test_backward_integration_inverts_forward(method):
     forward = integrate(_decay, X0, 0.2, 1.5, method=method, n_steps=400, rtol=1e-9, atol=1e-9)
     back = integrate(_decay, forward, 1.5, 0.2, method=method, n_steps=400, rtol=1e-9,
@@ -62,7 +62,7 @@ def test_backward_integration_inverts_forward(method):
     assert_allclose(forward, _exact(X0, 0.2, 1.5), atol=tol)
 
 
-@pytest.mark.parametrize("method", ["euler", "heun", "rk4", "dopri5"])
+@pytest.mark.parametrize("method", ["euler", "heun", "rk4", "adams", "dopri5"])
 @pytest.mark.parametrize(
     "t0, t1, t_eval",
     [
@@ -171,3 +171,17 @@ def test_adaptive_uses_fewer_evaluations_on_easy_rows():
     integrate(counted, X0, 0.0, 2.0, method="dopri5", rtol=1e-3, atol=1e-3, n_steps=1)
     per_point = sum(calls) / len(X0)
     assert per_point < 60, per_point  # a smooth decay needs a handful of steps
+
+
+def test_adams_costs_one_evaluation_per_step_after_its_start():
+    calls = []
+
+    def counted(x, t):
+        calls.append(len(x))
+        return _decay(x, t)
+
+    integrate(counted, X0, 0.0, 1.0, method="adams", n_steps=31)
+    assert sum(calls) / len(X0) == 31 + 9  # 3 RK4 steps (4 each), then 1 per step
+    # still converged: near the exact solution
+    out = integrate(_decay, X0, 0.0, 1.0, method="adams", n_steps=31)
+    assert (out - _exact(X0, 0.0, 1.0)).abs().max().item() < 1e-4

@@ -75,12 +75,15 @@ interpolation : {"ot", "independent", "quadrature", "auto"}, default="auto"
       have a covariance), else ``"ot"``.""",
     # solver, n_steps, solver_tol: how ODE pushes are integrated.
     "ode_solver": """\
-solver : {"euler", "heun", "rk4", "dopri5"}, default="dopri5"
+solver : {"adams", "rk4", "heun", "euler", "dopri5"}, default="adams"
     ODE integrator of ``push``/``transform``/``sample`` (of the positions
-    and, for unbalanced dynamics, the log-weights). ``"dopri5"`` is adaptive,
-    with its step size controlled separately for every row (so a row's result
-    does not depend on the rows pushed with it).
-n_steps : int, default=100
+    and, for unbalanced dynamics, the log-weights). ``"adams"``: fourth-order
+    Adams–Bashforth started by RK4, one field evaluation per step (31 steps
+    cost 40 evaluations per point and err by under 1e-3 of the displacement
+    on the fitted real-data models; RK4 needs 64 for that). ``"dopri5"`` is
+    adaptive, with its step size controlled separately for every row. Every
+    solver's result for a row does not depend on the rows pushed with it.
+n_steps : int, default=31
     Steps of a fixed-step solver to cross the whole fitted time range; a
     shorter push uses proportionally fewer (at least one). For ``"dopri5"``,
     the first step is the same fraction of the range, and a path asked for
