@@ -11,7 +11,6 @@ NumPy and POT, and torch for the log-domain Sinkhorn; nothing here sees an estim
 """
 
 import math
-import warnings
 
 import numpy as np
 import ot

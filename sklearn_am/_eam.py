@@ -2,7 +2,8 @@
 
 from numbers import Real
 
-from ._base import BaseActionMatching, _store_potential_params
+from ._base import BaseActionMatching
+from ._potential_param import store_potential_params
 from ._dynamics import NoisyTransport
 from ._paths import INTERPOLATIONS
 from .utils._docstring import fill_shared_docs
@@ -188,7 +189,7 @@ class EntropicActionMatching(BaseActionMatching):
         self.source_time = source_time
         self.target_time = target_time
         self.warm_start = warm_start
-        _store_potential_params(self, potential__params)
+        store_potential_params(self, potential__params)
 
     def _make_dynamics(self):
         return NoisyTransport(sigma=self.sigma, laplacian=self.laplacian)

@@ -4,7 +4,7 @@
 import numpy as np
 import torch
 
-from .._base import SCORE_POINTS, SCORE_SEED, _relative
+from .._inference import SCORE_POINTS, SCORE_SEED, _relative
 from .._device import torch_generator
 from .._paths import Snapshots
 

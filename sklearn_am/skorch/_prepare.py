@@ -3,7 +3,8 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._base import _MAX_SEED, MAX_SOURCE_SAMPLES, BaseActionMatching, _relative
+from .._base import _MAX_SEED, MAX_SOURCE_SAMPLES, BaseActionMatching
+from .._inference import _relative
 from .._device import torch_generator
 from .._paths import Snapshots
 from .._units import Units
