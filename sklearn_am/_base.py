@@ -33,9 +33,9 @@ from ._dynamics import Transport
 from ._inference import SnapshotInferenceMixin, _deterministic, _relative
 from ._paths import INTERPOLATIONS, Snapshots, relative_steps
 from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._progress import ProgressReport, SklearnCallbacks
+from ._progress import step_hooks
 from ._solvers import ODE_SOLVERS
-from ._training import Averaging, EarlyStopping, train
+from ._training import Averaging, EarlyStopping, divergence_message, train
 from ._units import Units
 from ._validation import _check_times, check_hidden_layer_sizes, naming
 from .networks import ACTIVATIONS
@@ -215,7 +215,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
             fitted["noise_seed_"] = int(check_random_state(self.random_state).randint(_MAX_SEED))
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
         averaging = Averaging(potential, AVERAGING_DECAY)
-        hooks = self._step_hooks(X, y, fitted, averaging, previous)
+        hooks = step_hooks(self, X, y, fitted, averaging, previous)
         early = None
         if held_out is not None:
             checker = self._fixed_loss(dynamics, X, times, held_out, masses, units, device,
@@ -250,27 +250,9 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
             self._callback_fit_ctx.call_on_fit_task_end(
                 estimator=self, X=X, y=y, reconstruction_attributes={})
         if result.diverged_at is not None:
-            raise FloatingPointError(_divergence_message(name, result, self.learning_rate_init))
+            raise FloatingPointError(divergence_message(name, result, self.learning_rate_init))
         _check_finite_outputs(name, self.potential_, snapshots)
         return self
-
-    def _step_hooks(self, X, y, fitted, averaging, previous):
-        """The training loop's step hooks: scikit-learn callbacks, and a progress bar."""
-        hooks = []
-        if hasattr(self, "_init_callback_context"):  # scikit-learn >= 1.9
-            context = self._init_callback_context(max_subtasks=self.max_iter)
-            context.call_on_fit_task_begin(estimator=self, X=X, y=y)
-            if getattr(self, "_skl_callbacks", None):
-
-                def reconstruction(step):  # the model as it stands, for fitted_estimator
-                    with averaging.swapped_in():  # the averaged weights: what would be kept
-                        network = copy.deepcopy(averaging.module).to("cpu").eval()
-                    return {**fitted, "potential_": network, "n_iter_": previous[1] + step + 1}
-
-                hooks.append(SklearnCallbacks(context, self, reconstruction))
-        if self.verbose:
-            hooks.append(ProgressReport(type(self).__name__, self.max_iter))
-        return hooks
 
     def _validate_fit_data(self, X, y, reset):
         with naming("X", "y"):
@@ -373,18 +355,6 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _divergence_message(name, result, learning_rate):
-    step, loss = result.diverged_at + 1, result.bad_loss
-    what = (f"the loss became {loss}" if not math.isfinite(loss)
-            else f"the update after a loss of {loss:.4g} made the weights non-finite")
-    return (
-        f"{name}: training diverged at step {step} ({what}). The model keeps the weights "
-        f"of step {step - 1}, the last with a finite loss. Lower "
-        f"learning_rate_init (now {learning_rate:g}) or scale the features (e.g. with "
-        "StandardScaler)."
-    )
 
 
 #: Training rows at which a fitted network is checked for finite outputs.

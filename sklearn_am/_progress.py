@@ -13,10 +13,11 @@ installed, plain lines otherwise). Neither synchronises with the device more tha
 once per report.
 """
 
+import copy
 import sys
 import time
 
-__all__ = ["ProgressReport", "SklearnCallbacks"]
+__all__ = ["ProgressReport", "SklearnCallbacks", "step_hooks"]
 
 #: Plain-text progress prints this many lines per fit.
 PLAIN_LINES = 10
@@ -130,3 +131,28 @@ def _pick_backend(backend):
             continue
         return candidate
     return "plain"
+
+
+def step_hooks(estimator, X, y, fitted, averaging, previous):
+    """The training loop's step hooks for ``estimator``: its callbacks, and a progress bar.
+
+    With scikit-learn ≥ 1.9 this opens the estimator's callback context (the fit
+    task, one subtask per step); ``fitted`` holds the fitted attributes known
+    before training, ``averaging`` the weight average (what a stopped fit keeps),
+    ``previous`` the (loss curve, steps) of an earlier warm-started fit.
+    """
+    hooks = []
+    if hasattr(estimator, "_init_callback_context"):  # scikit-learn >= 1.9
+        context = estimator._init_callback_context(max_subtasks=estimator.max_iter)
+        context.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+        if getattr(estimator, "_skl_callbacks", None):
+
+            def reconstruction(step):  # the model as it stands, for fitted_estimator
+                with averaging.swapped_in():  # the averaged weights: what would be kept
+                    network = copy.deepcopy(averaging.module).to("cpu").eval()
+                return {**fitted, "potential_": network, "n_iter_": previous[1] + step + 1}
+
+            hooks.append(SklearnCallbacks(context, estimator, reconstruction))
+    if estimator.verbose:
+        hooks.append(ProgressReport(type(estimator).__name__, estimator.max_iter))
+    return hooks

@@ -240,3 +240,15 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
             for p, k in zip(params, kept):
                 p.copy_(k)
     return TrainResult(curve, None, None, stopped, checks, best_step)
+
+
+def divergence_message(name, result, learning_rate):
+    step, loss = result.diverged_at + 1, result.bad_loss
+    what = (f"the loss became {loss}" if not math.isfinite(loss)
+            else f"the update after a loss of {loss:.4g} made the weights non-finite")
+    return (
+        f"{name}: training diverged at step {step} ({what}). The model keeps the weights "
+        f"of step {step - 1}, the last with a finite loss. Lower "
+        f"learning_rate_init (now {learning_rate:g}) or scale the features (e.g. with "
+        "StandardScaler)."
+    )
