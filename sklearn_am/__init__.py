@@ -7,6 +7,7 @@ with an underscore are private.
 """
 
 from ._am import ActionMatchingRegressor
+from ._density import ActionMatchingDensity
 from ._eam import EntropicActionMatching
 from ._persistence import InconsistentVersionWarning
 from ._uam import UnbalancedActionMatching
@@ -15,6 +16,7 @@ from .plotting import LossCurveDisplay, MarginalsDisplay, TrajectoryDisplay, Vel
 from ._version import __version__
 
 __all__ = [
+    "ActionMatchingDensity",
     "ActionMatchingRegressor",
     "EntropicActionMatching",
     "UnbalancedActionMatching",

@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import (
 
 from conftest import FAST
 from sklearn_am import (
+    ActionMatchingDensity,
     ActionMatchingRegressor,
     EntropicActionMatching,
     UnbalancedActionMatching,
@@ -27,7 +28,7 @@ def _estimators():
     ]
 
 
-@parametrize_with_checks(_estimators())
+@parametrize_with_checks(_estimators() + [ActionMatchingDensity(**FAST)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

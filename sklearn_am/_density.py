@@ -1,0 +1,449 @@
+"""ActionMatchingDensity: learn a path from noise to one table, sample rows, score them."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._device import explain_out_of_memory, module_on, resolve_device, to_numpy, to_tensor, \
+    torch_generator
+from ._dynamics import Transport
+from ._generative import GENERATIVE_PATHS, NoiseDataSampler, make_noise_path
+from ._losses import get_laplacian
+from ._noise import row_keys
+from ._potential_param import PotentialParamsMixin, store_potential_params
+from ._progress import step_hooks
+from ._solvers import ODE_SOLVERS, integrate
+from ._training import Averaging, EarlyStopping, divergence_message, train
+from ._validation import check_hidden_layer_sizes, naming
+from .networks import ACTIVATIONS
+from .utils._docstring import fill_shared_docs
+from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
+
+__all__ = ["ActionMatchingDensity"]
+
+#: ``laplacian="auto"`` takes the exact trace of the Hessian up to this many features
+#: (one backward pass each), Hutchinson's estimator with ``HUTCHINSON_PROBES`` fixed
+#: Rademacher probes per row above.
+EXACT_LAPLACIAN_MAX_FEATURES = 16
+HUTCHINSON_PROBES = 4
+#: Rows held out for early stopping, the points of its fixed draws, checks, averaging.
+MIN_ROWS_FOR_VALIDATION = 50
+VALIDATION_POINTS = 4096
+VALIDATION_EVERY = 50
+AVERAGING_DECAY = 0.99
+#: Rows pushed through the network at once by ``sample`` and ``score_samples``.
+INFERENCE_CHUNK = 4096
+_MAX_SEED = np.iinfo(np.int32).max
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+@fill_shared_docs
+class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityMixin,
+                            BaseEstimator):
+    """Density estimation and sampling by generative Action Matching.
+
+    A path of distributions q_τ runs from the prior q_0 = N(0, I) to the
+    standardised data blurred by a Gaussian of width ``bandwidth`` (q_1), by
+    sampling q_τ(x_τ | x) for data rows x; Action Matching learns the gradient
+    field ∇s that moves q_τ along it (Neklyudov et al., ICML 2023, "Generative
+    Modeling with Action Matching"). ``sample`` draws N(0, I) and integrates
+    dx/dτ = ∇s from τ = 0 to 1; ``score_samples`` integrates a row back to τ = 0
+    and applies the instantaneous change of variables,
+
+        log q_1(x) = log N(x_0; 0, I) − ∫₀¹ Δₓs(x_τ, τ) dτ,
+
+    so it returns the model's log-density of every row (in the units of X). Use
+    it like :class:`~sklearn.neighbors.KernelDensity`: ``score`` is the total
+    log-likelihood, so ``GridSearchCV`` tunes ``bandwidth`` without a scorer.
+
+    Parameters
+    ----------
+    path : {"linear", "vp"} or callable, default="linear"
+        The conditional path q_τ(x_τ | x) from noise ε to a data row x:
+
+        - ``"linear"``: x_τ = τ·x + (1 − (1 − b)τ)·ε, straight lines (their
+          velocity x − (1 − b)ε is the regression target, DESIGN §2b);
+        - ``"vp"``: x_τ = α_τ·x + σ_τ·ε with α_τ = sin(πτ/2) and
+          σ_τ² = 1 − (1 − b²)α_τ², the variance-preserving diffusion path;
+        - a callable ``path(X, t, random_state) -> X_t`` drawing one sample of
+          q_t(· | x) per standardised row (``random_state``: a NumPy
+          Generator); it must give N(0, I) draws at t = 0. Only samples are
+          known, so the action form of the loss trains on it.
+    coupling : {"independent", "ot"}, default="independent"
+        How noise and data rows of a batch are paired on the built-in paths: at
+        random, or by exact optimal transport within each batch (straighter
+        paths; one small transport solve per step).
+    bandwidth : float, default=0.1
+        Width b of the Gaussian that blurs the standardised data at τ = 1: the
+        model estimates the data's density convolved with N(0, b²I), as a kernel
+        density estimate does. Smaller values follow the data more closely and
+        need more data.
+    {{training:max_iter=3000;batch_size=256;early_stopping=True}}
+    solver : {"dopri5", "adams", "rk4", "heun", "euler"}, default="dopri5"
+        ODE integrator of ``sample`` and ``score_samples`` (adaptive by
+        default, with error control per row).
+    n_steps : int, default=31
+        Steps of a fixed-step solver over τ ∈ [0, 1]; the first step of
+        ``"dopri5"`` is 1/n_steps.
+    solver_tol : float, default=1e-5
+        Relative and absolute tolerance of ``"dopri5"`` (standardised units and
+        nats).
+    laplacian : {"auto", "exact", "hutchinson"}, default="auto"
+        The Δₓs of ``score_samples``: ``"exact"`` (one backward pass per
+        feature), ``"hutchinson"`` (4 fixed Rademacher probes per row, seeded by
+        the row: deterministic), ``"auto"``: exact up to 16 features.
+    {{device}}
+    {{random_state}}
+    verbose : int, default=0
+        Show a progress bar with the training loss during ``fit`` when > 0.
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the current potential.
+    **potential__params : dict
+        ``potential__<name>=value`` arguments of a ``potential`` class.
+
+    Attributes
+    ----------
+    potential_ : torch.nn.Module
+        The trained network s'(x', τ) on standardised data, on the CPU.
+    mean_ : ndarray of shape (n_features_in_,)
+        Mean of the training data.
+    scale_ : ndarray of shape (n_features_in_,)
+        Standard deviation of the training data (1 for constant features).
+    n_iter_ : int
+        Optimiser steps run.
+    loss_curve_ : list of shape (n_iter_,)
+        Training loss at each step.
+    {{validation_scores_}}
+    {{validation_steps_}}
+    {{best_validation_score_}}
+    laplacian_ : str
+        The Laplacian of ``score_samples`` (``"auto"`` resolved).
+    {{n_features_in_}}
+    {{feature_names_in_}}
+    {{hidden_layer_sizes_}}
+    {{device_}}
+
+    See Also
+    --------
+    sklearn.neighbors.KernelDensity : Kernel density estimation.
+    sklearn.mixture.GaussianMixture : A mixture of Gaussians.
+
+    {{references}}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_am import ActionMatchingDensity
+    >>> X = np.random.RandomState(0).normal(size=(500, 2)) * [1.0, 3.0]
+    >>> density = ActionMatchingDensity(hidden_layer_sizes=(32, 32), max_iter=300,
+    ...                                 random_state=0).fit(X)
+    >>> density.sample(4, random_state=0).shape
+    (4, 2)
+    >>> log_density = density.score_samples(X[:3])
+    >>> log_density.shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "path": [StrOptions(set(GENERATIVE_PATHS)), callable],
+        "coupling": [StrOptions({"independent", "ot"})],
+        "bandwidth": [Interval(Real, 0, 1, closed="both")],
+        "potential": [None, callable],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(ODE_SOLVERS))],
+        "n_steps": [Interval(Integral, 1, 100_000, closed="both")],
+        "solver_tol": [Interval(Real, 0, None, closed="neither")],
+        "laplacian": [StrOptions({"auto", "exact", "hutchinson"})],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        path="linear",
+        coupling="independent",
+        bandwidth=0.1,
+        potential=None,
+        hidden_layer_sizes=(128, 128, 128),
+        activation="silu",
+        max_iter=3000,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        solver="dopri5",
+        n_steps=31,
+        solver_tol=1e-5,
+        laplacian="auto",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        **potential__params,
+    ):
+        self.path = path
+        self.coupling = coupling
+        self.bandwidth = bandwidth
+        self.potential = potential
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.solver = solver
+        self.n_steps = n_steps
+        self.solver_tol = solver_tol
+        self.laplacian = laplacian
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        store_potential_params(self, potential__params)
+
+    # -------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the path's field from the rows of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows whose density is learnt.
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "potential_")
+        with naming("X"):
+            X = validate_data(self, X, reset=not warm, dtype=[np.float64, np.float32],
+                              ensure_min_samples=2)
+        name = type(self).__name__
+        rng = check_random_state(self.random_state)
+        device = resolve_device(self.device)
+        hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        if warm:
+            mean, scale = self.mean_, self.scale_
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)
+            scale = X.std(axis=0, dtype=np.float64)
+            scale = np.where(scale > 0, scale, 1.0)
+        data = ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(np.float32)
+        train_rows, held_out = self._validation_split(len(data), rng)
+        path = make_noise_path(self.path, self.bandwidth)
+        sampler = NoiseDataSampler(to_tensor(data[train_rows], device), path, self.coupling)
+        generator = torch_generator(rng.randint(_MAX_SEED), device)
+        if warm:
+            potential = copy.deepcopy(self.potential_)
+        else:
+            init = torch_generator(rng.randint(_MAX_SEED), "cpu")
+            potential = self._build_potential(X.shape[1], hidden_layer_sizes, init)
+        potential.to(device)
+        dynamics = Transport()  # a gradient flow; the path decides the loss's form
+        fitted = {
+            "mean_": mean, "scale_": scale, "hidden_layer_sizes_": hidden_layer_sizes,
+            "device_": str(device), "laplacian_": self._resolved_laplacian(X.shape[1]),
+        }
+        early = None
+        if held_out is not None:
+            checker = NoiseDataSampler(to_tensor(data[held_out], device), path, self.coupling)
+            batch = checker.draw(VALIDATION_POINTS, torch_generator(0, device))
+            early = EarlyStopping(lambda net: dynamics.loss(net, batch, None),
+                                  every=VALIDATION_EVERY, patience=self.n_iter_no_change,
+                                  tol=self.tol)
+        previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
+        averaging = Averaging(potential, AVERAGING_DECAY)
+        hooks = step_hooks(self, X, y, fitted, averaging, previous)
+        with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
+            try:
+                result = train(potential, sampler,
+                               lambda net, b: dynamics.loss(net, b, generator),
+                               max_iter=self.max_iter, batch_size=self.batch_size,
+                               learning_rate=self.learning_rate_init, generator=generator,
+                               hooks=hooks, averaging=averaging, early_stopping=early,
+                               name=name)
+            finally:
+                for hook in hooks:
+                    getattr(hook, "close", lambda: None)()
+        scores = [-loss for _, loss in result.validation] or None
+        fitted.update(
+            potential_=potential.to("cpu"), loss_curve_=previous[0] + result.curve,
+            n_iter_=previous[1] + len(result.curve), validation_scores_=scores,
+            validation_steps_=[previous[1] + s for s, _ in result.validation] or None,
+            best_validation_score_=max(scores) if scores else None,
+        )
+        for attribute, value in fitted.items():
+            setattr(self, attribute, value)
+        if hasattr(self, "_callback_fit_ctx"):
+            self._callback_fit_ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
+                                                        reconstruction_attributes={})
+        if result.diverged_at is not None:
+            raise FloatingPointError(divergence_message(name, result, self.learning_rate_init))
+        return self
+
+    def _validation_split(self, n, rng):
+        """(training rows, held-out rows); held-out None without early stopping."""
+        order = rng.permutation(n)
+        if not self.early_stopping or n < MIN_ROWS_FOR_VALIDATION:
+            return np.sort(order), None
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+    def _resolved_laplacian(self, n_features):
+        if self.laplacian != "auto":
+            return self.laplacian
+        return "exact" if n_features <= EXACT_LAPLACIAN_MAX_FEATURES else "hutchinson"
+
+    # ------------------------------------------------------------ inference
+    def _options(self):
+        return {"method": self.solver, "n_steps": self.n_steps, "rtol": self.solver_tol,
+                "atol": self.solver_tol}
+
+    def sample(self, n_samples=1, random_state=None):
+        """New rows: N(0, I) draws pushed along the learnt field from τ = 0 to 1.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the prior draws.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The generated rows, in the units of the training data.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        z = rng.standard_normal((n_samples, self.n_features_in_))
+        device = resolve_device(self.device)
+        net = module_on(self.potential_, device)
+        out = np.empty((n_samples, self.n_features_in_))
+        for start in range(0, n_samples, INFERENCE_CHUNK):
+            x = to_tensor(z[start : start + INFERENCE_CHUNK], device)
+            x1 = integrate(net.velocity, x, 0.0, 1.0, **self._options())
+            out[start : start + len(x)] = to_numpy(x1, np.float64) * self.scale_ + self.mean_
+        return out
+
+    def score_samples(self, X):
+        """The model's log-density of each row (in the units of X).
+
+        Integrates (x, ℓ) back from τ = 1 to 0 with dx/dτ = ∇ₓs and dℓ/dτ = −Δₓs,
+        with error control per row; log q(x) = log N(x_0; 0, I) − ℓ(0) − Σ log
+        ``scale_`` (the standardisation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            Natural logarithm of the density at each row.
+        """
+        check_is_fitted(self)
+        with naming("X"):
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        device = resolve_device(self.device)
+        net = module_on(self.potential_, device)
+        d = self.n_features_in_
+        standardised = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        keys = row_keys(standardised, 0) if self.laplacian_ == "hutchinson" else None
+        field = _log_density_field(net, d, self.laplacian_)
+        out = np.empty(len(X))
+        for start in range(0, len(X), INFERENCE_CHUNK):
+            stop = min(start + INFERENCE_CHUNK, len(X))
+            x = to_tensor(standardised[start:stop], device)
+            # State (x, ℓ, probes): the probes ride along unchanged, so every row keeps
+            # its own through the per-row adaptive steps.
+            parts = [x, torch.zeros_like(x[:, :1])]
+            if keys is not None:
+                parts.append(_rademacher(keys[start:stop], d, device))
+            with explain_out_of_memory(type(self).__name__, "score_samples", "n_features"):
+                z0 = to_numpy(integrate(field, torch.cat(parts, dim=1), 1.0, 0.0,
+                                        **self._options()), np.float64)
+            x0, integral = z0[:, :d], z0[:, d]
+            log_prior = -0.5 * (np.sum(x0**2, axis=1) + d * _LOG_2PI)
+            out[start:stop] = log_prior - integral
+        return out - np.sum(np.log(self.scale_))
+
+    def score(self, X, y=None):
+        """Total log-likelihood of the rows of X under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        log_likelihood : float
+            The sum of :meth:`score_samples`.
+        """
+        return float(np.sum(self.score_samples(X)))
+
+
+def _rademacher(keys, n_features, device):
+    """``HUTCHINSON_PROBES`` fixed ±1 probes per row from the row's key: (n, k·d)."""
+    counters = np.arange(HUTCHINSON_PROBES * n_features, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = (keys[:, None] ^ (counters[None, :] * np.uint64(0x9E3779B97F4A7C15)))
+        mixed = (mixed ^ (mixed >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
+    bits = (mixed >> np.uint64(32)) & np.uint64(1)
+    return torch.as_tensor(2.0 * bits.astype(np.float32) - 1.0, device=device)
+
+
+def _log_density_field(net, n_features, laplacian):
+    """f(z, τ) for z = (x, ℓ[, probes]): (∇ₓs, −Δₓs[, 0]), detached after each call."""
+    d = n_features
+
+    def field(z, tau):
+        with torch.enable_grad():
+            x = z[:, :d].detach().requires_grad_(True)
+            _, grad, _ = net.derivatives(x, tau, create_graph=True)
+            if laplacian == "exact":
+                lap = get_laplacian("exact")(grad, x)
+            else:
+                probes = z[:, d + 1 :].reshape(len(z), HUTCHINSON_PROBES, d)
+                lap = sum(
+                    (torch.autograd.grad((grad * probes[:, k]).sum(), x, retain_graph=True)[0]
+                     * probes[:, k]).sum(-1)
+                    for k in range(HUTCHINSON_PROBES)
+                ) / HUTCHINSON_PROBES
+        rates = [grad.detach(), -lap.detach().unsqueeze(-1)]
+        if laplacian != "exact":
+            rates.append(torch.zeros_like(z[:, d + 1 :]))
+        return torch.cat(rates, dim=1)
+
+    return field
