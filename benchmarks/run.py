@@ -11,8 +11,9 @@ nonlinear, branching), ``real`` (the four Var-RUOT files), ``speed``, and the op
 standalone sections with their own files, ``tuned`` (more compute on real data),
 ``memory`` (peak RSS against the number of rows), ``callbacks`` (overhead of
 progress bars and callbacks), ``targets`` (issue 10's accuracy targets with the
-defaults, ``--seeds`` of them) and ``tta`` (time to accuracy against OT-CFM, with a
-PNG). See benchmarks/README.md.
+defaults, ``--seeds`` of them), ``tta`` (time to accuracy against OT-CFM, with a
+PNG) and ``generative`` (ActionMatchingDensity against GMM, KDE and OT-CFM). See
+benchmarks/README.md.
 """
 
 import argparse
@@ -35,12 +36,13 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import accuracy, callbacks, memory, speed, targets, tta, tuned
+from .protocols import accuracy, callbacks, generative, memory, speed, targets, tta, tuned
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
-SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets", "tta")
-STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta")
+SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets", "tta",
+            "generative")
+STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta", "generative")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -145,7 +147,8 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
 
 def run_standalone(section, name, out_dir, machine, **kwargs):
     """A standalone section (``memory``, ``callbacks``, ``targets``, ``tta``): its files."""
-    module = {"memory": memory, "callbacks": callbacks, "targets": targets, "tta": tta}[section]
+    module = {"memory": memory, "callbacks": callbacks, "targets": targets, "tta": tta,
+              "generative": generative}[section]
     log(f"== {section}")
     records = module.run(**kwargs)
     md = module.markdown(records, machine)
@@ -251,9 +254,10 @@ def main(argv=None):
         if section == "tuned":
             run_tuned(_real_present(real_tuned, data_dir), SEEDS[: args.seeds or 1], data_dir,
                       own, args.out_dir, machine)
-        elif section == "targets":
+        elif section == "targets":  # --datasets picks cases: real,diffusion,gaussian_ot,dense
+            cases = args.datasets.split(",") if args.datasets else targets.CASES
             run_standalone(section, own, args.out_dir, machine,
-                           seeds=SEEDS[: args.seeds or 3], data_dir=data_dir)
+                           seeds=SEEDS[: args.seeds or 3], data_dir=data_dir, cases=cases)
         else:
             run_standalone(section, own, args.out_dir, machine)
     if not sections - set(STANDALONE):

@@ -1,20 +1,13 @@
 """BaseActionMatching: what every Action Matching estimator shares.
 
 It owns parameter validation, the model's units (:mod:`sklearn_am._units`), the one
-call to the training loop, and the public methods (push, transform, velocity,
-potential, sample, score). Everything that depends on the kind of dynamics lives in
-a dynamics object (:mod:`sklearn_am._dynamics`) that the estimator builds from its
-parameters in one hook, ``_make_dynamics``; a second hook, ``_solver_options``,
-says how pushes are integrated. Nothing else is overridden.
-
-Return contract (all estimators)
---------------------------------
-``push(X, t_from, t_to)`` returns the pushed points ``X_to``; with
-``return_weights=True`` it also returns each point's growth factor (ones where mass
-is conserved), and with ``return_path=True`` (or ``t_eval``) the states along the
-way and their times, always in the order ``X_to, weights, path, path_times``.
-``sample(n_samples, t)`` returns ``X`` like ``KernelDensity.sample``; with
-``return_weights=True`` also the mass each point carries.
+call to the training loop, and the transformer API; the other fitted methods come
+from :mod:`sklearn_am._inference` (with the return contract of ``push`` and
+``sample``), the ``potential`` parameter from :mod:`sklearn_am._potential_param`.
+Everything that depends on the kind of dynamics lives in a dynamics object
+(:mod:`sklearn_am._dynamics`) that the estimator builds from its parameters in one
+hook, ``_make_dynamics``; a second hook, ``_solver_options``, says how pushes are
+integrated. Nothing else is overridden.
 """
 
 import copy

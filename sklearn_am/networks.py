@@ -48,13 +48,18 @@ x : Tensor of shape (n, d)
     Points.
 t : Tensor of shape (n,)
     One time per point.""",
+    "forward": """\
+Parameters
+----------
+{{x_t}}
+
+Returns
+-------
+s : Tensor of shape (n,)""",
     "derivatives": """\
 Parameters
 ----------
-x : Tensor of shape (n, d)
-    Points.
-t : Tensor of shape (n,)
-    One time per point.
+{{x_t}}
 create_graph : bool, default=True
     Keep the graph so that the result can be differentiated again
     (training, Laplacians). ``False`` for inference.
@@ -201,13 +206,7 @@ class MLPPotential(Potential):
     def forward(self, x, t):
         """s(x, t).
 
-        Parameters
-        ----------
-        {{x_t}}
-
-        Returns
-        -------
-        s : Tensor of shape (n,)
+        {{forward}}
         """
         h, _ = self._hidden_pre_activations(x, t)
         return self.out(h).squeeze(-1)
@@ -251,13 +250,7 @@ class AutogradPotential(Potential):
     def forward(self, x, t):
         """s(x, t) from the wrapped module.
 
-        Parameters
-        ----------
-        {{x_t}}
-
-        Returns
-        -------
-        s : Tensor of shape (n,)
+        {{forward}}
         """
         return self.module(x, t)
 
@@ -300,13 +293,7 @@ class ResidualMLPPotential(Potential):
     def forward(self, x, t):
         """s(x, t).
 
-        Parameters
-        ----------
-        {{x_t}}
-
-        Returns
-        -------
-        s : Tensor of shape (n,)
+        {{forward}}
         """
         act, _ = ACTIVATIONS[self.activation]
         h = self.embed(torch.cat([x, t.unsqueeze(-1)], dim=-1))
@@ -357,13 +344,7 @@ class ICNNPotential(Potential):
     def forward(self, x, t):
         """s(x, t), convex in x.
 
-        Parameters
-        ----------
-        {{x_t}}
-
-        Returns
-        -------
-        s : Tensor of shape (n,)
+        {{forward}}
         """
         softplus = nn.functional.softplus
         xt = torch.cat([x, t.unsqueeze(-1)], dim=-1)

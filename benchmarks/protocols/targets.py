@@ -160,7 +160,10 @@ def push_cost(name, est, X0):
             "error_rel_p99": float((error / displacement.clamp_min(1e-12)).quantile(0.99))}
 
 
-def run(seeds=(0, 1, 2), data_dir=None, cases=("real", "diffusion", "gaussian_ot", "dense")):
+CASES = ("real", "diffusion", "gaussian_ot", "dense")
+
+
+def run(seeds=(0, 1, 2), data_dir=None, cases=CASES):
     records = []
     for seed in seeds:
         if "real" in cases:
