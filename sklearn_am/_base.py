@@ -187,6 +187,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
             potential = self._build_potential(X.shape[1], hidden_layer_sizes, init)
         potential.to(device)
         interpolation = self._resolved_interpolation(dynamics, snapshots)
+        validation_interpolation = dynamics.choose_objective(snapshots, interpolation)
         sampler = dynamics.sampler(snapshots, interpolation, rng,
                                    n_draws=self.max_iter * self.batch_size)
         # Rows of the earliest time, held-out ones included, as observed (for ``sample``).
@@ -212,7 +213,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         early = None
         if held_out is not None:
             checker = self._fixed_loss(dynamics, X, times, held_out, masses, units, device,
-                                       interpolation, VALIDATION_POINTS)
+                                       validation_interpolation, VALIDATION_POINTS)
             early = EarlyStopping(checker, every=VALIDATION_EVERY,
                                   patience=self.n_iter_no_change, tol=self.tol)
         with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):

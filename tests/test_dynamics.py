@@ -159,3 +159,49 @@ def test_each_estimator_builds_its_dynamics_in_one_place(Estimator, kind):
     # The estimator's fitted attributes come from the dynamics, set by the base class.
     for name in est._dynamics.fitted_attributes(est._units):
         assert hasattr(est, name)
+
+
+# ------------------------------------------- the estimator of the objective
+def _snapshots(X, t):
+    from sklearn_am._paths import Snapshots
+
+    units = Units.from_data(X, t, None)
+    return Snapshots.from_data(X, t, units, torch.device("cpu"))
+
+
+def test_slowly_changing_snapshots_train_on_the_action_form():
+    # N(0, (1 + t) I) at 6 times: relative steps ≈ 0.09, pairs are mostly pairing noise.
+    from sklearn_am.datasets import make_diffusing_gaussian
+
+    X, t = make_diffusing_gaussian(400, random_state=0)
+    snapshots = _snapshots(X, t)
+    plain = Transport()
+    assert plain.choose_objective(snapshots, "ot") == "quadrature"  # validated at snapshots
+    assert plain.objective == "action"
+    # A translation by one spread per step: pairs carry the motion, regression stays.
+    rng = np.random.RandomState(0)
+    t_fast = np.repeat([0.0, 1.0, 2.0], 200)
+    X_fast = rng.normal(size=(600, 2)) + t_fast[:, None] * [1.0, 0.0]
+    fast = Transport()
+    assert fast.choose_objective(_snapshots(X_fast, t_fast), "ot") == "ot"
+    assert fast.objective == "regression"
+    # Quadrature has no paths; the noisy and growing dynamics always use the action form.
+    assert Transport().choose_objective(snapshots, "quadrature") == "quadrature"
+    for dynamics in (NoisyTransport(), GrowingTransport()):
+        assert dynamics.choose_objective(snapshots, "ot") == "ot"
+
+
+def test_action_form_is_what_a_slow_fit_minimises():
+    from sklearn_am.datasets import make_diffusing_gaussian
+    from sklearn_am._losses import am_integrand, regression_loss
+
+    X, t = make_diffusing_gaussian(300, random_state=0)
+    model = ActionMatchingRegressor(**FAST).fit(X, t)
+    assert model._dynamics.objective == "action"
+    # The loss the fitted dynamics computes on a path batch is the action form.
+    sampler = model._dynamics.sampler(_snapshots(X, t), "ot", np.random.RandomState(0), 512)
+    batch = sampler.draw(64, torch.Generator().manual_seed(0))
+    net = model.potential_
+    got = model._dynamics.loss(net, batch, None)
+    assert torch.allclose(got, action_loss(net, batch, am_integrand))
+    assert not torch.allclose(got, regression_loss(net, batch))
