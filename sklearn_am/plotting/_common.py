@@ -33,6 +33,22 @@ features : tuple of two int or str, or "pca", default=(0, 1)
     The plane: two features (indices, or names when the estimator was
     fitted on a DataFrame), or ``"pca"`` for the first two principal
     components of ``X``.""",
+    # The Returns and the set-up of the Examples of ``from_estimator`` for a display
+    # fitted on a small Gaussian transport: {{from_estimator_example:display=Name;data=args}}.
+    "from_estimator_example": """\
+Returns
+-------
+display : {display}
+
+Examples
+--------
+>>> from sklearn_am import ActionMatchingRegressor
+>>> from sklearn_am.datasets import make_gaussian_transport
+>>> from sklearn_am.plotting import {display}
+>>> X, t = make_gaussian_transport({data})
+>>> est = ActionMatchingRegressor(
+...     hidden_layer_sizes=(16, 16), max_iter=50, batch_size=64,
+...     random_state=0).fit(X, t)""",
     "ax_figure_": """\
 ax_ : matplotlib Axes
     Axes with the plot.

@@ -168,19 +168,7 @@ class LossCurveDisplay:
         loss_kw, validation_kw : dict, default=None
             Passed to :meth:`plot`.
 
-        Returns
-        -------
-        display : LossCurveDisplay
-
-        Examples
-        --------
-        >>> from sklearn_am import ActionMatchingRegressor
-        >>> from sklearn_am.datasets import make_gaussian_transport
-        >>> from sklearn_am.plotting import LossCurveDisplay
-        >>> X, t = make_gaussian_transport(n_samples=50, random_state=0)
-        >>> est = ActionMatchingRegressor(
-        ...     hidden_layer_sizes=(16, 16), max_iter=50, batch_size=64,
-        ...     random_state=0).fit(X, t)
+        {{from_estimator_example:display=LossCurveDisplay;data=n_samples=50, random_state=0}}
         >>> display = LossCurveDisplay.from_estimator(est, smoothing=10)
         >>> len(display.loss_line_.get_xdata()), display.validation_line_ is not None
         (50, True)

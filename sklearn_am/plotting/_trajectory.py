@@ -204,19 +204,7 @@ class TrajectoryDisplay:
         snapshot_kw, line_kw : dict, default=None
             Passed to :meth:`plot`.
 
-        Returns
-        -------
-        display : TrajectoryDisplay
-
-        Examples
-        --------
-        >>> from sklearn_am import ActionMatchingRegressor
-        >>> from sklearn_am.datasets import make_gaussian_transport
-        >>> from sklearn_am.plotting import TrajectoryDisplay
-        >>> X, t = make_gaussian_transport(n_samples=50, random_state=0)
-        >>> est = ActionMatchingRegressor(
-        ...     hidden_layer_sizes=(16, 16), max_iter=50, batch_size=64,
-        ...     random_state=0).fit(X, t)
+        {{from_estimator_example:display=TrajectoryDisplay;data=n_samples=50, random_state=0}}
         >>> display = TrajectoryDisplay.from_estimator(
         ...     est, X, t, n_trajectories=20, random_state=0)
         >>> len(display.lines_)

@@ -192,19 +192,7 @@ class VelocityFieldDisplay:
         snapshot_kw, field_kw : dict, default=None
             Passed to :meth:`plot`.
 
-        Returns
-        -------
-        display : VelocityFieldDisplay
-
-        Examples
-        --------
-        >>> from sklearn_am import ActionMatchingRegressor
-        >>> from sklearn_am.datasets import make_gaussian_transport
-        >>> from sklearn_am.plotting import VelocityFieldDisplay
-        >>> X, t = make_gaussian_transport(n_samples=50, n_features=3, random_state=0)
-        >>> est = ActionMatchingRegressor(
-        ...     hidden_layer_sizes=(16, 16), max_iter=50, batch_size=64,
-        ...     random_state=0).fit(X, t)
+        {{from_estimator_example:display=VelocityFieldDisplay;data=n_samples=50, n_features=3, random_state=0}}
         >>> display = VelocityFieldDisplay.from_estimator(
         ...     est, X, t, features="pca", kind="quiver", grid_resolution=10)
         >>> display.u.shape
