@@ -326,3 +326,19 @@ def test_imports_go_one_way_without_path_edits():
                 assert LAYERS[target] <= LAYERS[module[0]], (path, ast.unparse(node))
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("benchmarks"):
                 pytest.fail(f"{path}: absolute import of the package itself: {ast.unparse(node)}")
+
+
+def test_ablation_forces_the_estimator_of_the_objective():
+    from benchmarks.protocols import ablation
+
+    rng = np.random.RandomState(0)
+    t = np.repeat([0.0, 1.0, 2.0], 60)
+    X = rng.normal(size=(180, 2)) + t[:, None] * [1.0, 0.0]  # fast: defaults regress
+    fast = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=16, random_state=0)
+    for form in ("action", "regression"):
+        est = ablation._forced(form)(**fast).fit(X, t)
+        assert est._dynamics.objective == form
+    records = [{"case": "mouse", "variant": v, "score": s, "fit_s": 1.0, "n_iter": 5}
+               for v, s in (("defaults", 0.1), ("defaults", 0.3), ("action form", 0.2))]
+    table = ablation.markdown(records, {"platform": "p", "torch": "t", "torch_threads": 1})
+    assert "| mouse | defaults | 0.200 ± 0.100 | 0.100 / 0.300 |" in table

@@ -77,10 +77,12 @@ def real_case(name, cls, seed, data_dir=None, params=None):
     return rec, est
 
 
-def diffusion_case(sigma, seed):
-    cls = ActionMatchingRegressor if sigma is None else EntropicActionMatching
+def diffusion_case(sigma, seed, cls=None, params=None):
+    """Relative velocity MSE at ``DIFFUSION_TIMES`` (``cls``: AM or eAM by ``sigma``)."""
+    if cls is None:
+        cls = ActionMatchingRegressor if sigma is None else EntropicActionMatching
     X, t = make_diffusing_gaussian(1200, random_state=seed)
-    est = cls(random_state=seed, **({} if sigma is None else {"sigma": sigma}))
+    est = cls(random_state=seed, **({} if sigma is None else {"sigma": sigma}), **(params or {}))
     fit_s = _fit(est, X, t)
     rng = np.random.RandomState(1234)
     errors = []
