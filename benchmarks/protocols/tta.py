@@ -33,8 +33,10 @@ BUDGETS = (2, 5, 15, 40)
 DATASETS = (("mouse_hematopoiesis", ActionMatchingRegressor), ("emt", ActionMatchingRegressor),
             ("simulation_gene", UnbalancedActionMatching))
 #: Two calibration fits (steps): their difference gives the seconds per step, the rest
-#: is the fixed cost of a fit (pairing pools, held-out draws, pushes of the checks).
-CALIBRATION_STEPS = (20, 120)
+#: is the fixed cost of a fit (pairing pools, held-out draws). Both beyond the step
+#: count at which the pairing pools stop growing (4 × the largest snapshot's rows),
+#: else the pools' growth is counted per step (which left most of the budget unused).
+CALIBRATION_STEPS = (200, 1000)
 
 
 def _mean_w1(pusher, X, t):
