@@ -103,6 +103,7 @@ def _cfm_samples(X_train, n, seconds, seed):
 def run(seed=0):
     records = []
     for name, (X_train, X_test, labels) in datasets(seed).items():
+        first = len(records)
         models = {}
         models["ours"], fit_ours = _timed(
             lambda: ActionMatchingDensity(random_state=seed).fit(X_train))
@@ -134,7 +135,7 @@ def run(seed=0):
                            if X_train.shape[1] <= 3 else {})})
         if labels is not None:
             records += _novelty(X_train, X_test, labels, seed)
-        for r in records[-5:]:
+        for r in records[first:]:
             log(f"  {name} {r['method']}: " + ", ".join(
                 f"{k} {v:.4g}" for k, v in r.items() if isinstance(v, float)))
         if name in ("moons", "swiss_roll"):
