@@ -83,7 +83,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         model estimates the data's density convolved with N(0, b²I), as a kernel
         density estimate does. Smaller values follow the data more closely and
         need more data.
-    {{training:max_iter=3000;batch_size=256;early_stopping=True}}
+    {{training:max_iter=8000;batch_size=256;early_stopping=True}}
     solver : {"dopri5", "adams", "rk4", "heun", "euler"}, default="dopri5"
         ODE integrator of ``sample`` and ``score_samples`` (adaptive by
         default, with error control per row).
@@ -182,7 +182,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         potential=None,
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
-        max_iter=3000,
+        max_iter=8000,
         batch_size=256,
         learning_rate_init=1e-3,
         early_stopping=True,

@@ -96,6 +96,7 @@ def _plot(records):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:  # the plot is optional
         return
     names = list(dict.fromkeys(r["dataset"] for r in records))
@@ -107,7 +108,10 @@ def _plot(records):
             ax.plot([r["fit_s"] for r in mine], [r["w1_mean"] for r in mine], style,
                     label=method)
         ax.set_xscale("log")
-        ax.set_xlabel("fit wall time (s, 2 CPU cores)")
+        ax.set_xticks([2, 5, 10, 20, 40])
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("fit wall time (s, one CPU thread)")
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("mean W1, chained rollout")
