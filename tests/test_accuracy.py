@@ -97,3 +97,25 @@ def test_ot_interpolation_beats_independent_pairing_on_gaussians():
         errors[interpolation] = relative_velocity_mse(model, truth, [0.25, 0.75])
     assert errors["ot"] < 0.01
     assert errors["ot"] < 0.5 * errors["independent"]
+
+
+def test_dense_snapshots_pick_quadrature_and_recover_the_field():
+    # 26 snapshots of a Gaussian OT path: consecutive snapshots barely differ, so
+    # interpolation="auto" must take quadrature (pairing there is mostly noise).
+    times = tuple(np.linspace(0.0, 1.0, 26))
+    X, t, truth = make_gaussian_transport(800, times=times, random_state=0, return_truth=True)
+    model = ActionMatchingRegressor(random_state=0).fit(X, t)
+    assert model.interpolation_ == "quadrature"
+    assert relative_velocity_mse(model, truth, (0.1, 0.3, 0.5, 0.7, 0.9)) < 0.03
+
+
+def test_slowly_spreading_gaussian_keeps_its_field():
+    # q_t = N(0, (1 + t) I) at 6 times: the seed on which the path-regression form
+    # learnt pairing noise (relative error 1.2 / 3.3 at t = 0.3 / 0.5); the defaults
+    # switch to the action form there and stay close to x / (2(1 + t)) mid-range.
+    from sklearn_am.datasets import make_diffusing_gaussian
+
+    X, t, truth = make_diffusing_gaussian(1200, random_state=1, return_truth=True)
+    model = ActionMatchingRegressor(random_state=1).fit(X, t)
+    assert model._dynamics.objective == "action"
+    assert relative_velocity_mse(model, truth, (0.3, 0.5)) < 0.1
