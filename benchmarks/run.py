@@ -13,7 +13,8 @@ standalone sections with their own files, ``tuned`` (more compute on real data),
 progress bars and callbacks), ``targets`` (issue 10's accuracy targets with the
 defaults, ``--seeds`` of them), ``tta`` (time to accuracy against OT-CFM, with a
 PNG), ``generative`` (ActionMatchingDensity against GMM, KDE and OT-CFM) and
-``ablation`` (each training default of plain AM reverted in turn). See
+``ablation`` (each training default of plain AM reverted in turn), ``gpu`` (short fits
+on the default device: the GPU column). See
 benchmarks/README.md.
 """
 
@@ -37,14 +38,14 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import (ablation, accuracy, callbacks, generative, memory, speed, targets, tta,
-                        tuned)
+from .protocols import (ablation, accuracy, callbacks, generative, gpu, memory, speed, targets,
+                        tta, tuned)
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
 SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets", "tta",
-            "generative", "ablation")
-STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta", "generative", "ablation")
+            "generative", "ablation", "gpu")
+STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta", "generative", "ablation", "gpu")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -150,7 +151,7 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
 def run_standalone(section, name, out_dir, machine, **kwargs):
     """A standalone section (``memory``, ``callbacks``, ``targets``, ``tta``): its files."""
     module = {"memory": memory, "callbacks": callbacks, "targets": targets, "tta": tta,
-              "generative": generative, "ablation": ablation}[section]
+              "generative": generative, "ablation": ablation, "gpu": gpu}[section]
     log(f"== {section}")
     records = module.run(**kwargs)
     md = module.markdown(records, machine)
@@ -260,6 +261,8 @@ def main(argv=None):
             cases = args.datasets.split(",") if args.datasets else targets.CASES
             run_standalone(section, own, args.out_dir, machine,
                            seeds=SEEDS[: args.seeds or 3], data_dir=data_dir, cases=cases)
+        elif section == "gpu":
+            run_standalone(section, own, args.out_dir, machine, data_dir=data_dir)
         elif section == "ablation":
             run_standalone(section, own, args.out_dir, machine,
                            seeds=SEEDS[: args.seeds or 3], data_dir=data_dir)

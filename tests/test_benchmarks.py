@@ -342,3 +342,15 @@ def test_ablation_forces_the_estimator_of_the_objective():
                for v, s in (("defaults", 0.1), ("defaults", 0.3), ("action form", 0.2))]
     table = ablation.markdown(records, {"platform": "p", "torch": "t", "torch_threads": 1})
     assert "| mouse | defaults | 0.200 ± 0.100 | 0.100 / 0.300 |" in table
+
+
+def test_gpu_section_table_and_settings():
+    from benchmarks.protocols import gpu
+
+    assert gpu._settings({}) == "defaults"
+    assert gpu._settings({"batch_size": 1024, "max_iter": 700}) == "batch_size=1024, max_iter=700"
+    records = [{"case": "emt", "estimator": "ActionMatchingRegressor", "settings": "defaults",
+                "device": "cuda", "n_iter": 3000, "fit_s": 14.04, "w1": [0.2467, 0.2574]}]
+    table = gpu.markdown(records, {"platform": "p", "gpu": "H200", "torch": "t"})
+    assert "| emt | ActionMatchingRegressor | defaults | cuda | 3000 | 14.0 | 0.247 / 0.257 |" in table
+    assert {name for name, _, _ in gpu.RUNS} == {"mouse_hematopoiesis", "emt", "simulation_gene"}

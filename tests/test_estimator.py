@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import FAST
 from sklearn_am import ActionMatchingRegressor
+from sklearn_am._device import resolve_device
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_fitted_attributes(fitted, data):
     assert fitted.n_iter_ == FAST["max_iter"]
     assert len(fitted.loss_curve_) == fitted.n_iter_
     assert fitted.n_features_in_ == 3
-    assert fitted.device_ == "cpu"
+    assert fitted.device_ == str(resolve_device("auto"))  # trained on the GPU when there is one
     assert fitted.interpolation_ == "ot"
     assert fitted.source_samples_.shape == (60, 3)
     assert next(fitted.potential_.parameters()).device.type == "cpu"
