@@ -21,14 +21,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
-from ._device import explain_out_of_memory, resolve_device, torch_generator
+from ._device import resolve_device, torch_generator
 from ._dynamics import Transport
 from ._inference import SnapshotInferenceMixin, _deterministic, _relative
-from ._paths import INTERPOLATIONS, Snapshots, relative_steps
+from ._paths import INTERPOLATIONS, Snapshots
 from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._progress import step_hooks
+from ._progress import end_fit, fit_potential
 from ._solvers import ODE_SOLVERS
-from ._training import Averaging, EarlyStopping, divergence_message, train
+from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units
 from ._validation import _check_times, check_hidden_layer_sizes, naming
 from .networks import ACTIVATIONS
@@ -46,13 +46,11 @@ DENSE_SNAPSHOTS = 10
 DENSE_RELATIVE_STEP = 0.35
 #: Rows of the earliest snapshot kept after fit for :meth:`sample`.
 MAX_SOURCE_SAMPLES = 10_000
-#: Points per interval of the fixed held-out draws scored by early stopping, the
-#: steps between two checks, and the decay of the weight average that is checked.
+#: Points per interval of the fixed held-out draws scored by early stopping (the
+#: steps between checks and the weight average: ``_training``).
 VALIDATION_POINTS = 2048
-VALIDATION_EVERY = 50
 #: Early stopping is skipped unless every snapshot has at least this many rows.
 MIN_ROWS_FOR_VALIDATION = 20
-AVERAGING_DECAY = 0.99
 #: Upper bound of ``n_steps``: with the extrapolation limit, a push never takes
 #: more than 3 × this many fixed steps.
 MAX_N_STEPS = 100_000
@@ -208,43 +206,23 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         if dynamics.stochastic:
             fitted["noise_seed_"] = int(check_random_state(self.random_state).randint(_MAX_SEED))
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
-        averaging = Averaging(potential, AVERAGING_DECAY)
-        hooks = step_hooks(self, X, y, fitted, averaging, previous)
         early = None
         if held_out is not None:
             checker = self._fixed_loss(dynamics, X, times, held_out, masses, units, device,
                                        validation_interpolation, VALIDATION_POINTS)
             early = EarlyStopping(checker, every=VALIDATION_EVERY,
                                   patience=self.n_iter_no_change, tol=self.tol)
-        with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
-            try:
-                result = train(
-                    potential,
-                    sampler,
-                    lambda net, batch: dynamics.loss(net, batch, generator),
-                    max_iter=self.max_iter,
-                    batch_size=self.batch_size,
-                    learning_rate=self.learning_rate_init,
-                    generator=generator,
-                    hooks=hooks,
-                    averaging=averaging,
-                    early_stopping=early,
-                    name=name,
-                )
-            finally:
-                for hook in hooks:
-                    getattr(hook, "close", lambda: None)()
+        result = fit_potential(self, X, y, potential, sampler,
+                               lambda net, batch: dynamics.loss(net, batch, generator),
+                               generator=generator, fitted=fitted, previous=previous,
+                               early_stopping=early)
         fitted.update(potential_=potential.to("cpu"),
                       loss_curve_=previous[0] + result.curve,
                       n_iter_=previous[1] + len(result.curve),
-                      **self._validation_attributes(result, units, previous[1]))
+                      **validation_attributes(result, previous[1], units.action))
         for attribute, value in fitted.items():
             setattr(self, attribute, value)
-        if hasattr(self, "_callback_fit_ctx"):
-            self._callback_fit_ctx.call_on_fit_task_end(
-                estimator=self, X=X, y=y, reconstruction_attributes={})
-        if result.diverged_at is not None:
-            raise FloatingPointError(divergence_message(name, result, self.learning_rate_init))
+        end_fit(self, X, y, result)
         _check_finite_outputs(name, self.potential_, snapshots)
         return self
 
@@ -269,7 +247,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         n_features = snapshots.X_host.shape[1]
         tiny = np.median(snapshots.counts) < n_features + 2  # no covariance per snapshot
         dense = snapshots.n_times >= DENSE_SNAPSHOTS and (
-            tiny or np.median(relative_steps(snapshots)) <= DENSE_RELATIVE_STEP)
+            tiny or np.median(snapshots.relative_steps) <= DENSE_RELATIVE_STEP)
         return "quadrature" if dense else dynamics.sparse_interpolation
 
     # ------------------------------------------------------- transformer API
@@ -333,16 +311,6 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         if sum(len(v) > 0 for v in valid) < 2:
             return rows, None
         return np.concatenate(train), np.concatenate(valid)
-
-    def _validation_attributes(self, result, units, steps_before):
-        """``validation_scores_`` (−held-out loss in the user's units, greater is better)."""
-        if not result.validation:
-            return {"validation_scores_": None, "validation_steps_": None,
-                    "best_validation_score_": None}
-        scores = [-loss * units.action for _, loss in result.validation]
-        return {"validation_scores_": scores,
-                "validation_steps_": [steps_before + step for step, _ in result.validation],
-                "best_validation_score_": max(scores)}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

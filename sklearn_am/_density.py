@@ -16,9 +16,9 @@ from ._generative import GENERATIVE_PATHS, NoiseDataSampler, make_noise_path
 from ._losses import get_laplacian
 from ._noise import row_keys
 from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._progress import step_hooks
+from ._progress import end_fit, fit_potential
 from ._solvers import ODE_SOLVERS, integrate
-from ._training import Averaging, EarlyStopping, divergence_message, train
+from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._validation import check_hidden_layer_sizes, naming
 from .networks import ACTIVATIONS
 from .utils._docstring import fill_shared_docs
@@ -31,11 +31,9 @@ __all__ = ["ActionMatchingDensity"]
 #: Rademacher probes per row above.
 EXACT_LAPLACIAN_MAX_FEATURES = 16
 HUTCHINSON_PROBES = 4
-#: Rows held out for early stopping, the points of its fixed draws, checks, averaging.
+#: Rows needed for early stopping, and the points of its fixed held-out draws.
 MIN_ROWS_FOR_VALIDATION = 50
 VALIDATION_POINTS = 4096
-VALIDATION_EVERY = 50
-AVERAGING_DECAY = 0.99
 #: Rows pushed through the network at once by ``sample`` and ``score_samples``.
 INFERENCE_CHUNK = 4096
 _MAX_SEED = np.iinfo(np.int32).max
@@ -243,7 +241,6 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         with naming("X"):
             X = validate_data(self, X, reset=not warm, dtype=[np.float64, np.float32],
                               ensure_min_samples=2)
-        name = type(self).__name__
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -277,33 +274,18 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
                                   every=VALIDATION_EVERY, patience=self.n_iter_no_change,
                                   tol=self.tol)
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
-        averaging = Averaging(potential, AVERAGING_DECAY)
-        hooks = step_hooks(self, X, y, fitted, averaging, previous)
-        with explain_out_of_memory(name, "fit", f"batch_size (now {self.batch_size})"):
-            try:
-                result = train(potential, sampler,
+        result = fit_potential(self, X, y, potential, sampler,
                                lambda net, b: dynamics.loss(net, b, generator),
-                               max_iter=self.max_iter, batch_size=self.batch_size,
-                               learning_rate=self.learning_rate_init, generator=generator,
-                               hooks=hooks, averaging=averaging, early_stopping=early,
-                               name=name)
-            finally:
-                for hook in hooks:
-                    getattr(hook, "close", lambda: None)()
-        scores = [-loss for _, loss in result.validation] or None
+                               generator=generator, fitted=fitted, previous=previous,
+                               early_stopping=early)
         fitted.update(
             potential_=potential.to("cpu"), loss_curve_=previous[0] + result.curve,
-            n_iter_=previous[1] + len(result.curve), validation_scores_=scores,
-            validation_steps_=[previous[1] + s for s, _ in result.validation] or None,
-            best_validation_score_=max(scores) if scores else None,
+            n_iter_=previous[1] + len(result.curve),
+            **validation_attributes(result, previous[1]),
         )
         for attribute, value in fitted.items():
             setattr(self, attribute, value)
-        if hasattr(self, "_callback_fit_ctx"):
-            self._callback_fit_ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
-                                                        reconstruction_attributes={})
-        if result.diverged_at is not None:
-            raise FloatingPointError(divergence_message(name, result, self.learning_rate_init))
+        end_fit(self, X, y, result)
         return self
 
     def _validation_split(self, n, rng):

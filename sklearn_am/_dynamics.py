@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ._losses import action_loss, am_integrand, eam_integrand, regression_loss, uam_integrand
-from ._paths import make_sampler, relative_steps
+from ._paths import make_sampler
 from ._solvers import get_solver, integrate
 from ._weights import weighted_snapshots
 
@@ -104,7 +104,7 @@ class Transport:
         n_features = snapshots.X_host.shape[1]
         if interpolation == "quadrature" or np.min(snapshots.counts) < n_features + 2:
             return interpolation
-        slow = np.median(relative_steps(snapshots)) <= SLOW_RELATIVE_STEP
+        slow = np.median(snapshots.relative_steps) <= SLOW_RELATIVE_STEP
         self.objective = "action" if slow else "regression"
         return "quadrature" if slow else interpolation
 

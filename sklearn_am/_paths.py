@@ -19,6 +19,7 @@ Two samplers produce :class:`~sklearn_am._losses.Batch` objects on the device:
 Both draw the boundary terms from the first and last snapshot.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -182,6 +183,12 @@ class Snapshots:
     @property
     def span(self):
         return float(self.times[-1] - self.times[0])
+
+    @functools.cached_property
+    def relative_steps(self):
+        """:func:`relative_steps` of these snapshots, computed once (the interpolation
+        rule and the choice of the objective's estimator both read it)."""
+        return relative_steps(self)
 
     def snapshot(self, k):
         """Rows of snapshot k, on the host."""

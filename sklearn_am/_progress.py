@@ -11,13 +11,19 @@ callback API (``sklearn.callback``, scikit-learn ≥ 1.9: ``ProgressBar``,
 :class:`ProgressReport` draws a progress bar when ``verbose > 0`` (tqdm or rich when
 installed, plain lines otherwise). Neither synchronises with the device more than
 once per report.
+
+:func:`fit_potential` runs the loop for an estimator's ``fit`` with those hooks (and
+the weight average), :func:`end_fit` closes the fit task and reports divergence.
 """
 
 import copy
 import sys
 import time
 
-__all__ = ["ProgressReport", "SklearnCallbacks", "step_hooks"]
+from ._device import explain_out_of_memory
+from ._training import AVERAGING_DECAY, Averaging, divergence_message, train
+
+__all__ = ["ProgressReport", "SklearnCallbacks", "end_fit", "fit_potential", "step_hooks"]
 
 #: Plain-text progress prints this many lines per fit.
 PLAIN_LINES = 10
@@ -156,3 +162,37 @@ def step_hooks(estimator, X, y, fitted, averaging, previous):
     if estimator.verbose:
         hooks.append(ProgressReport(type(estimator).__name__, estimator.max_iter))
     return hooks
+
+
+def fit_potential(estimator, X, y, potential, sampler, loss_fn, *, generator, fitted,
+                  previous=([], 0), early_stopping=None):
+    """Train ``potential`` for ``estimator.fit``: its step budget, batch size and
+    learning rate, a weight average, its step hooks (callbacks, progress bar) and an
+    out-of-memory message naming ``batch_size``. Returns the ``TrainResult``.
+
+    ``fitted`` and ``previous`` are as for :func:`step_hooks`.
+    """
+    name = type(estimator).__name__
+    averaging = Averaging(potential, AVERAGING_DECAY)
+    hooks = step_hooks(estimator, X, y, fitted, averaging, previous)
+    with explain_out_of_memory(name, "fit", f"batch_size (now {estimator.batch_size})"):
+        try:
+            return train(potential, sampler, loss_fn, max_iter=estimator.max_iter,
+                         batch_size=estimator.batch_size,
+                         learning_rate=estimator.learning_rate_init, generator=generator,
+                         hooks=hooks, averaging=averaging, early_stopping=early_stopping,
+                         name=name)
+        finally:
+            for hook in hooks:
+                getattr(hook, "close", lambda: None)()
+
+
+def end_fit(estimator, X, y, result):
+    """After the fitted attributes are set: end the callbacks' fit task, then raise
+    ``FloatingPointError`` if training diverged (the model keeps its last finite weights)."""
+    if hasattr(estimator, "_callback_fit_ctx"):
+        estimator._callback_fit_ctx.call_on_fit_task_end(
+            estimator=estimator, X=X, y=y, reconstruction_attributes={})
+    if result.diverged_at is not None:
+        raise FloatingPointError(divergence_message(type(estimator).__name__, result,
+                                                    estimator.learning_rate_init))

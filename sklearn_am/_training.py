@@ -45,6 +45,11 @@ class TrainResult(NamedTuple):
     best_step: Optional[int] = None  # the step whose weights were kept (early stopping)
 
 
+#: Steps between two early-stopping checks, and the decay of the weight average
+#: (what the checks score and what training returns), for every estimator.
+VALIDATION_EVERY = 50
+AVERAGING_DECAY = 0.99
+
 #: Steps between two host checks for divergence (the check itself runs every step,
 #: on the device, without synchronising).
 DIVERGENCE_CHECK_EVERY = 25
@@ -240,6 +245,19 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
             for p, k in zip(params, kept):
                 p.copy_(k)
     return TrainResult(curve, None, None, stopped, checks, best_step)
+
+
+def validation_attributes(result, steps_before=0, scale=1.0):
+    """``validation_scores_`` (−held-out loss × ``scale``, greater is better),
+    ``validation_steps_`` and ``best_validation_score_`` of a training run (all None
+    without checks); ``steps_before`` counts the steps of an earlier warm-started fit."""
+    if not result.validation:
+        return {"validation_scores_": None, "validation_steps_": None,
+                "best_validation_score_": None}
+    scores = [-loss * scale for _, loss in result.validation]
+    return {"validation_scores_": scores,
+            "validation_steps_": [steps_before + step for step, _ in result.validation],
+            "best_validation_score_": max(scores)}
 
 
 def divergence_message(name, result, learning_rate):

@@ -150,13 +150,13 @@ def test_parallel_threads_fit_like_sequential_fits():
 def test_out_of_memory_names_batch_size_and_cpu(monkeypatch):
     import torch
 
-    import sklearn_am._base as base
+    import sklearn_am._progress as progress  # where every estimator's fit calls the loop
 
     def exhausted(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     X, t = _data()
-    monkeypatch.setattr(base, "train", exhausted)
+    monkeypatch.setattr(progress, "train", exhausted)
     with pytest.raises(torch.OutOfMemoryError,
                        match=r'during fit\. Lower batch_size \(now 32\).*device="cpu".*'
                              r"Tried to allocate"):
