@@ -10,7 +10,6 @@ hook, ``_make_dynamics``; a second hook, ``_solver_options``, says how pushes ar
 integrated. Nothing else is overridden.
 """
 
-import copy
 import math
 from numbers import Integral, Real
 
@@ -21,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
-from ._device import resolve_device, torch_generator
+from ._device import MAX_SEED, resolve_device, torch_generator
 from ._dynamics import Transport
 from ._inference import SnapshotInferenceMixin, _deterministic, _relative
 from ._paths import INTERPOLATIONS, Snapshots
@@ -54,7 +53,6 @@ MIN_ROWS_FOR_VALIDATION = 20
 #: Upper bound of ``n_steps``: with the extrapolation limit, a push never takes
 #: more than 3 × this many fixed steps.
 MAX_N_STEPS = 100_000
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 @fill_shared_docs
@@ -177,13 +175,8 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         dynamics.bind(units, masses)  # masses from every row: held-out rows are no deaths
         snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
                                         masses=_relative(masses))
-        generator = torch_generator(rng.randint(_MAX_SEED), device)
-        if warm:
-            potential = copy.deepcopy(self.potential_)
-        else:
-            init = torch_generator(rng.randint(_MAX_SEED), "cpu")
-            potential = self._build_potential(X.shape[1], hidden_layer_sizes, init)
-        potential.to(device)
+        generator = torch_generator(rng.randint(MAX_SEED), device)
+        potential = self._starting_potential(X.shape[1], hidden_layer_sizes, rng, device, warm)
         interpolation = self._resolved_interpolation(dynamics, snapshots)
         validation_interpolation = dynamics.choose_objective(snapshots, interpolation)
         sampler = dynamics.sampler(snapshots, interpolation, rng,
@@ -204,7 +197,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
             **dynamics.fitted_attributes(units),
         }
         if dynamics.stochastic:
-            fitted["noise_seed_"] = int(check_random_state(self.random_state).randint(_MAX_SEED))
+            fitted["noise_seed_"] = int(check_random_state(self.random_state).randint(MAX_SEED))
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
         early = None
         if held_out is not None:

@@ -1,6 +1,5 @@
 """ActionMatchingDensity: learn a path from noise to one table, sample rows, score them."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,8 +8,8 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._device import explain_out_of_memory, module_on, resolve_device, to_numpy, to_tensor, \
-    torch_generator
+from ._device import MAX_SEED, explain_out_of_memory, module_on, resolve_device, to_numpy, \
+    to_tensor, torch_generator
 from ._dynamics import Transport
 from ._generative import GENERATIVE_PATHS, NoiseDataSampler, make_noise_path
 from ._losses import get_laplacian
@@ -36,7 +35,6 @@ MIN_ROWS_FOR_VALIDATION = 50
 VALIDATION_POINTS = 4096
 #: Rows pushed through the network at once by ``sample`` and ``score_samples``.
 INFERENCE_CHUNK = 4096
-_MAX_SEED = np.iinfo(np.int32).max
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -254,13 +252,8 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         train_rows, held_out = self._validation_split(len(data), rng)
         path = make_noise_path(self.path, self.bandwidth)
         sampler = NoiseDataSampler(to_tensor(data[train_rows], device), path, self.coupling)
-        generator = torch_generator(rng.randint(_MAX_SEED), device)
-        if warm:
-            potential = copy.deepcopy(self.potential_)
-        else:
-            init = torch_generator(rng.randint(_MAX_SEED), "cpu")
-            potential = self._build_potential(X.shape[1], hidden_layer_sizes, init)
-        potential.to(device)
+        generator = torch_generator(rng.randint(MAX_SEED), device)
+        potential = self._starting_potential(X.shape[1], hidden_layer_sizes, rng, device, warm)
         dynamics = Transport()  # a gradient flow; the path decides the loss's form
         fitted = {
             "mean_": mean, "scale_": scale, "hidden_layer_sizes_": hidden_layer_sizes,

@@ -79,6 +79,10 @@ def to_numpy(tensor, dtype):
     return tensor.detach().to("cpu").numpy().astype(dtype, copy=False)
 
 
+#: Seeds drawn for torch generators (and noise) lie in [0, MAX_SEED).
+MAX_SEED = np.iinfo(np.int32).max
+
+
 def torch_generator(seed, device):
     """A torch random generator on ``device`` seeded with ``seed``."""
     generator = torch.Generator(device=device)

@@ -24,8 +24,8 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._device import explain_out_of_memory, module_on, resolve_device, to_numpy, to_tensor, \
-    torch_generator
+from ._device import MAX_SEED, explain_out_of_memory, module_on, resolve_device, to_numpy, \
+    to_tensor, torch_generator
 from ._noise import RowNoise, row_keys
 from ._paths import Snapshots
 from ._units import Units
@@ -50,7 +50,6 @@ EXTRAPOLATION_SPANS = 1.0
 INFERENCE_CHUNK = 16_384
 _CHUNK_ADVICE = (f"the size of the network (inference runs {INFERENCE_CHUNK} rows at a time; "
                  "the batch_size of training does not matter here)")
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def _deterministic(estimator):
@@ -178,7 +177,7 @@ class SnapshotInferenceMixin:
         noise = None
         if dynamics.stochastic:
             seed = self.noise_seed_ if random_state is None else \
-                check_random_state(random_state).randint(_MAX_SEED)
+                check_random_state(random_state).randint(MAX_SEED)
             noise = RowNoise(row_keys(X, seed))
         device = resolve_device(self.device)
         potential = module_on(self.potential_, device)

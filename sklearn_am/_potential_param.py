@@ -13,16 +13,15 @@ import copy
 import inspect
 import threading
 
-import numpy as np
 import torch
 
+from ._device import MAX_SEED, torch_generator
 from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
 from ._version import __version__
 from .networks import MLPPotential, as_potential
 
 __all__ = ["POTENTIAL_PREFIX", "PotentialParamsMixin", "store_potential_params"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 class PotentialParamsMixin:
@@ -65,6 +64,16 @@ class PotentialParamsMixin:
 
     def _potential_params(self):
         return {k: v for k, v in vars(self).items() if k.startswith(POTENTIAL_PREFIX)}
+
+    def _starting_potential(self, n_features, hidden_layer_sizes, rng, device, warm):
+        """The network a fit trains, on ``device``: a copy of ``potential_`` when
+        warm-starting, else a fresh one seeded from ``rng`` (one draw)."""
+        if warm:
+            potential = copy.deepcopy(self.potential_)
+        else:
+            init = torch_generator(rng.randint(MAX_SEED), "cpu")
+            potential = self._build_potential(n_features, hidden_layer_sizes, init)
+        return potential.to(device)
 
     def _build_potential(self, n_features, hidden_layer_sizes, generator=None):
         """A fresh potential network for ``n_features`` (weights drawn from ``generator``).
@@ -141,7 +150,7 @@ def _instantiate(cls, kwargs, n_features, generator):
     if "n_features" in accepted and "n_features" not in kwargs:
         kwargs = {**kwargs, "n_features": n_features}
     seed = None if generator is None else int(
-        torch.randint(_MAX_SEED, (1,), generator=generator, device=generator.device))
+        torch.randint(MAX_SEED, (1,), generator=generator, device=generator.device))
     try:
         if seed is None:
             return cls(**kwargs)

@@ -9,8 +9,7 @@ from skorch.callbacks import GradientNormClipping
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
-from .._base import _MAX_SEED
-from .._device import torch_generator
+from .._device import MAX_SEED, torch_generator
 from .._training import MAX_GRAD_NORM
 from ..networks import MLPPotential
 from ._criterion import ActionMatchingCriterion, units_of
@@ -259,7 +258,7 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
 
     def _seeds(self):
         """Independent seeds of (initial weights, split, training draws)."""
-        return check_random_state(self.random_state).randint(_MAX_SEED, size=3)
+        return check_random_state(self.random_state).randint(MAX_SEED, size=3)
 
     def _device(self):
         return next(self.module_.parameters(), torch.empty(0)).device

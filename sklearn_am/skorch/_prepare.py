@@ -3,9 +3,9 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._base import _MAX_SEED, MAX_SOURCE_SAMPLES, BaseActionMatching
+from .._base import MAX_SOURCE_SAMPLES, BaseActionMatching
 from .._inference import _relative
-from .._device import torch_generator
+from .._device import MAX_SEED, torch_generator
 from .._paths import Snapshots
 from .._units import Units
 from ._criterion import INTERPOLATION_NAMES
@@ -67,7 +67,7 @@ def prepare_fit(net, X, y, sample_weight=None):
         units, times=units.from_tau(snapshots.times),
         masses=np.empty(0) if masses is None else masses,
         source_samples=units.from_model(first[keep]),
-        noise_seed=check_random_state(net.random_state).randint(_MAX_SEED),
+        noise_seed=check_random_state(net.random_state).randint(MAX_SEED),
         interpolation=INTERPOLATION_NAMES.index(interpolation),
     )
     criterion.dynamics = dynamics
