@@ -502,6 +502,25 @@ def test_loss_curve_with_validation_steps():
     assert labels == ["training loss", "validation (− score)"]
 
 
+def test_loss_curve_validation_is_drawn_in_the_units_of_the_loss():
+    # A fitted estimator's validation_scores_ are in the user's units; loss_curve_ is
+    # in the model's. With X in units 10× larger, a user-unit loss is 100× a model one.
+    from sklearn_am.datasets import make_gaussian_transport
+
+    X, t = make_gaussian_transport(300, random_state=0)
+    est = ActionMatchingRegressor(hidden_layer_sizes=(16,), max_iter=100, batch_size=64,
+                                  random_state=0).fit(10.0 * X, t)
+    action = est.x_scale_**2 / est.time_scale_
+    assert action > 10  # the units differ: not a vacuous check
+    display = LossCurveDisplay.from_estimator(est)
+    assert_allclose(display.validation_line_.get_ydata(),
+                    -np.asarray(est.validation_scores_) / action)
+    # The last check scores the final weights on held-out draws: the same order of
+    # magnitude as the training loss (unconverted it would be `action` times larger).
+    ratio = display.validation_line_.get_ydata()[-1] / np.mean(est.loss_curve_[-20:])
+    assert 1 / 3 < ratio < 3
+
+
 def test_loss_curve_validation_without_steps_is_spread_evenly():
     display = LossCurveDisplay.from_estimator(_Trained(scores=[1.0, 2.0, 3.0, 4.0]))
     assert_allclose(display.validation_line_.get_xdata(), [10, 20, 30, 40])

@@ -152,10 +152,10 @@ class LossCurveDisplay:
                        validation_kw=None):
         """Plot a fitted estimator's ``loss_curve_`` and validation checks.
 
-        Validation scores are read from ``validation_scores_`` and their steps
-        from ``validation_steps_`` where the estimator has them (spread evenly
-        over the steps without ``validation_steps_``; no validation curve
-        without scores).
+        Validation scores are read from ``validation_scores_`` (brought to the
+        model units of ``loss_curve_``) and their steps from ``validation_steps_``
+        where the estimator has them (spread evenly over the steps without
+        ``validation_steps_``; no validation curve without scores).
 
         Parameters
         ----------
@@ -175,8 +175,14 @@ class LossCurveDisplay:
         """
         check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
-        viz = cls(loss_curve=estimator.loss_curve_,
-                  validation_scores=getattr(estimator, "validation_scores_", None),
+        scores = getattr(estimator, "validation_scores_", None)
+        if scores is not None and hasattr(estimator, "x_scale_") and hasattr(estimator,
+                                                                              "time_scale_"):
+            # validation_scores_ are in the user's units, loss_curve_ in the model's:
+            # a model-unit loss times a²/T is a user-unit one.
+            action = estimator.x_scale_**2 / estimator.time_scale_
+            scores = [score / action for score in scores]
+        viz = cls(loss_curve=estimator.loss_curve_, validation_scores=scores,
                   validation_steps=getattr(estimator, "validation_steps_", None))
         return viz.plot(ax=ax, smoothing=smoothing, loss_kw=loss_kw,
                         validation_kw=validation_kw)
