@@ -193,7 +193,7 @@ def markdown(payload):
     return "\n".join(parts)
 
 
-def main(argv=None):
+def _parser():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="minutes on 2 CPU cores (default)")
@@ -219,8 +219,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (default 1; 0 = torch's default)")
     p.add_argument("--out-dir", default=None)
-    args = p.parse_args(argv)
+    return p
 
+
+def _mode_config(args):
+    """(mode, its settings with the command line's overrides)."""
     mode = "full" if args.full else "quick"
     cfg = dict(MODES[mode])
     if args.max_iter is not None:
@@ -229,24 +232,11 @@ def main(argv=None):
         cfg["n_per_time"] = args.n_per_time
     if args.seeds is not None:
         cfg["seeds_synthetic"] = cfg["seeds_real"] = args.seeds
-    sections = set(args.sections.split(","))
-    unknown = sections - set(SECTIONS)
-    if unknown:
-        p.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
-    synth, real, real_tuned = cfg["synthetic"], cfg["real"], list(tuned.DATASETS)
-    if args.datasets:
-        chosen = args.datasets.split(",")
-        synth = [d for d in chosen if not is_real(d)]
-        real = real_tuned = [d for d in chosen if is_real(d)]
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    configure_threads(args.threads)
-    name = args.name or mode
-    start = time.perf_counter()
-    machine = machine_info(args.device)
-    log(f"sklearn-am benchmarks: mode={mode}, sections={sorted(sections)}, "
-        f"device={machine['device']}, threads={machine['torch_threads']}, "
-        f"torchcfm={machine['torchcfm']}")
+    return mode, cfg
 
+
+def _run_standalone_sections(sections, args, data_dir, real_tuned, machine):
+    """Each standalone section asked for: its own result files."""
     for section in STANDALONE:
         if section not in sections:
             continue
@@ -268,9 +258,10 @@ def main(argv=None):
                            seeds=SEEDS[: args.seeds or 3], data_dir=data_dir)
         else:
             run_standalone(section, own, args.out_dir, machine)
-    if not sections - set(STANDALONE):
-        return None
 
+
+def _run_main_sections(sections, args, mode, cfg, synth, real, data_dir, machine, start, argv):
+    """The synthetic, real and speed sections: one result file named after the run."""
     methods = build_methods(cfg, device=args.device, grid=not args.no_grid,
                             peers_on=not args.no_peers, cfm=not args.no_cfm,
                             estimators=args.estimators.split(",") if args.estimators else None)
@@ -287,6 +278,7 @@ def main(argv=None):
     if "speed" in sections:
         log("== speed")
         speed_res = speed.run(quick=mode == "quick", device=args.device)
+    name = args.name or mode
     payload = {
         "name": name, "mode": mode, "machine": machine,
         "seeds": {"synthetic": seeds_syn, "real": seeds_real},
@@ -306,6 +298,33 @@ def main(argv=None):
     log(md)
     log(f"wrote {json_path} and {md_path} in {payload['total_seconds']:.0f} s")
     return payload
+
+
+def main(argv=None):
+    p = _parser()
+    args = p.parse_args(argv)
+    mode, cfg = _mode_config(args)
+    sections = set(args.sections.split(","))
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        p.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    synth, real, real_tuned = cfg["synthetic"], cfg["real"], list(tuned.DATASETS)
+    if args.datasets:
+        chosen = args.datasets.split(",")
+        synth = [d for d in chosen if not is_real(d)]
+        real = real_tuned = [d for d in chosen if is_real(d)]
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    configure_threads(args.threads)
+    start = time.perf_counter()
+    machine = machine_info(args.device)
+    log(f"sklearn-am benchmarks: mode={mode}, sections={sorted(sections)}, "
+        f"device={machine['device']}, threads={machine['torch_threads']}, "
+        f"torchcfm={machine['torchcfm']}")
+    _run_standalone_sections(sections, args, data_dir, real_tuned, machine)
+    if not sections - set(STANDALONE):
+        return None
+    return _run_main_sections(sections, args, mode, cfg, synth, real, data_dir, machine, start,
+                              argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """ActionMatchingRegressor: deterministic dynamics from snapshots (plain AM)."""
 
 from ._base import BaseActionMatching
+from ._dynamics import OBJECTIVES, Transport
 from .utils._docstring import fill_shared_docs
+from .utils._sklearn import StrOptions
 
 __all__ = ["ActionMatchingRegressor"]
 
@@ -24,6 +26,14 @@ class ActionMatchingRegressor(BaseActionMatching):
 
     Parameters
     ----------
+    objective : {"auto", "regression", "action"}, default="auto"
+        The Monte Carlo estimator of the loss on path batches. ``"regression"``
+        regresses ∇ₓs onto the paths' velocities, the same objective with less
+        variance; ``"action"`` evaluates the loss as written. ``"auto"``:
+        regression, unless the snapshots change slowly (median relative step
+        ≤ 0.2), where the pairs' velocities are mostly pairing noise; there the
+        action form, with early stopping scored at the held-out snapshots.
+        Quadrature batches have no paths and always use the action form.
     {{ode_estimator:max_iter=3000;batch_size=256;early_stopping=True}}
 
     Attributes
@@ -60,3 +70,49 @@ class ActionMatchingRegressor(BaseActionMatching):
     >>> float(am.velocity([[0.0, 0.0]], t=1.0)[0, 0].round())  # about 1 to the right
     1.0
     """
+
+    _parameter_constraints: dict = {
+        **BaseActionMatching._parameter_constraints,
+        "objective": [StrOptions({"auto", *OBJECTIVES})],
+    }
+
+    def __init__(
+        self,
+        *,
+        objective="auto",
+        potential=None,
+        hidden_layer_sizes=(128, 128, 128),
+        activation="silu",
+        max_iter=3000,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        interpolation="auto",
+        solver="adams",
+        n_steps=31,
+        solver_tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        source_time=None,
+        target_time=None,
+        warm_start=False,
+        **potential__params,
+    ):
+        super().__init__(
+            potential=potential, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            max_iter=max_iter, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            tol=tol, interpolation=interpolation,
+            solver=solver, n_steps=n_steps, solver_tol=solver_tol, device=device,
+            random_state=random_state, verbose=verbose, source_time=source_time,
+            target_time=target_time, warm_start=warm_start, **potential__params,
+        )
+        self.objective = objective
+
+    def _make_dynamics(self):
+        return Transport(objective=self.objective)

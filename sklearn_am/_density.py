@@ -8,33 +8,37 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import TRAINING_CONSTRAINTS
 from ._device import MAX_SEED, explain_out_of_memory, module_on, resolve_device, to_numpy, \
     to_tensor, torch_generator
 from ._dynamics import Transport
+from ._fitting import HELD_OUT_POINTS, fixed_loss, scored_loss, validation_split
 from ._generative import GENERATIVE_PATHS, NoiseDataSampler, make_noise_path
-from ._losses import get_laplacian
+from ._inference import INFERENCE_CHUNK
+from ._losses import EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE, get_laplacian, laplacian_probes, \
+    resolve_laplacian
 from ._noise import row_keys
 from ._potential_param import PotentialParamsMixin, store_potential_params
 from ._progress import end_fit, fit_potential
-from ._solvers import ODE_SOLVERS, integrate
+from ._solvers import integrate
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
+from ._units import Units
 from ._validation import check_hidden_layer_sizes, naming
-from .networks import ACTIVATIONS
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
 __all__ = ["ActionMatchingDensity"]
 
-#: ``laplacian="auto"`` takes the exact trace of the Hessian up to this many features
-#: (one backward pass each), Hutchinson's estimator with ``HUTCHINSON_PROBES`` fixed
-#: Rademacher probes per row above.
-EXACT_LAPLACIAN_MAX_FEATURES = 16
+#: Fixed Rademacher probes per row of Hutchinson's Laplacian in ``score_samples``.
 HUTCHINSON_PROBES = 4
-#: Rows needed for early stopping, and the points of its fixed held-out draws.
-MIN_ROWS_FOR_VALIDATION = 50
-VALIDATION_POINTS = 4096
-#: Rows pushed through the network at once by ``sample`` and ``score_samples``.
-INFERENCE_CHUNK = 4096
+#: Points of early stopping's fixed held-out draw. The path from noise to the data is
+#: one interval that carries all of the loss's variance, so it gets the points of two
+#: snapshot intervals.
+DENSITY_HELD_OUT_POINTS = 2 * HELD_OUT_POINTS
+#: Rows pushed at once by ``sample`` and ``score_samples``: the log-density field keeps
+#: a graph per row for its Laplacian (a backward pass per feature or probe), so a
+#: quarter of the snapshot estimators' chunk keeps the same memory.
+DENSITY_CHUNK = INFERENCE_CHUNK // 4
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -149,24 +153,8 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         "path": [StrOptions(set(GENERATIVE_PATHS)), callable],
         "coupling": [StrOptions({"independent", "ot"})],
         "bandwidth": [Interval(Real, 0, 1, closed="both")],
-        "potential": [None, callable],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions(set(ODE_SOLVERS))],
-        "n_steps": [Interval(Integral, 1, 100_000, closed="both")],
-        "solver_tol": [Interval(Real, 0, None, closed="neither")],
+        **TRAINING_CONSTRAINTS,
         "laplacian": [StrOptions({"auto", "exact", "hutchinson"})],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -242,33 +230,35 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        if warm:
-            mean, scale = self.mean_, self.scale_
-        else:
-            mean = X.mean(axis=0, dtype=np.float64)
-            scale = X.std(axis=0, dtype=np.float64)
-            scale = np.where(scale > 0, scale, 1.0)
-        data = ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(np.float32)
-        train_rows, held_out = self._validation_split(len(data), rng)
+        units = self._units if warm else _standardising_units(X)
+        data = units.to_model(X).astype(np.float32)
+        train_rows, held_out = validation_split(
+            np.zeros(len(data)), None, self.validation_fraction if self.early_stopping else None,
+            rng)
+        train_rows = np.arange(len(data)) if held_out is None else np.sort(train_rows)
         path = make_noise_path(self.path, self.bandwidth)
         sampler = NoiseDataSampler(to_tensor(data[train_rows], device), path, self.coupling)
         generator = torch_generator(rng.randint(MAX_SEED), device)
-        potential = self._starting_potential(X.shape[1], hidden_layer_sizes, rng, device, warm)
-        dynamics = Transport()  # a gradient flow; the path decides the loss's form
+        potential = self._starting_potential(X.shape[1], hidden_layer_sizes,
+                                             None if warm else rng.randint(MAX_SEED), device)
+        # A gradient flow; built-in paths carry their velocity (path regression).
+        loss = scored_loss(Transport(), "regression")
         fitted = {
-            "mean_": mean, "scale_": scale, "hidden_layer_sizes_": hidden_layer_sizes,
-            "device_": str(device), "laplacian_": self._resolved_laplacian(X.shape[1]),
+            "mean_": units.center, "scale_": units.scale,
+            "hidden_layer_sizes_": hidden_layer_sizes, "device_": str(device),
+            "laplacian_": resolve_laplacian(self.laplacian, X.shape[1],
+                                            EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE),
         }
         early = None
         if held_out is not None:
-            checker = NoiseDataSampler(to_tensor(data[held_out], device), path, self.coupling)
-            batch = checker.draw(VALIDATION_POINTS, torch_generator(0, device))
-            early = EarlyStopping(lambda net: dynamics.loss(net, batch, None),
+            checker = NoiseDataSampler(to_tensor(data[np.sort(held_out)], device), path,
+                                       self.coupling)
+            early = EarlyStopping(fixed_loss(loss, checker, DENSITY_HELD_OUT_POINTS, device),
                                   every=VALIDATION_EVERY, patience=self.n_iter_no_change,
                                   tol=self.tol)
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
         result = fit_potential(self, X, y, potential, sampler,
-                               lambda net, b: dynamics.loss(net, b, generator),
+                               lambda net, batch: loss(net, batch, generator),
                                generator=generator, fitted=fitted, previous=previous,
                                early_stopping=early)
         fitted.update(
@@ -281,18 +271,10 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         end_fit(self, X, y, result)
         return self
 
-    def _validation_split(self, n, rng):
-        """(training rows, held-out rows); held-out None without early stopping."""
-        order = rng.permutation(n)
-        if not self.early_stopping or n < MIN_ROWS_FOR_VALIDATION:
-            return np.sort(order), None
-        n_valid = int(np.ceil(self.validation_fraction * n))
-        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
-
-    def _resolved_laplacian(self, n_features):
-        if self.laplacian != "auto":
-            return self.laplacian
-        return "exact" if n_features <= EXACT_LAPLACIAN_MAX_FEATURES else "hutchinson"
+    @property
+    def _units(self):
+        """Standardisation as :class:`~sklearn_am._units.Units` (one scale per feature)."""
+        return Units(self.mean_, self.scale_, 0.0, 1.0)
 
     # ------------------------------------------------------------ inference
     def _options(self):
@@ -322,10 +304,10 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         device = resolve_device(self.device)
         net = module_on(self.potential_, device)
         out = np.empty((n_samples, self.n_features_in_))
-        for start in range(0, n_samples, INFERENCE_CHUNK):
-            x = to_tensor(z[start : start + INFERENCE_CHUNK], device)
+        for start in range(0, n_samples, DENSITY_CHUNK):
+            x = to_tensor(z[start : start + DENSITY_CHUNK], device)
             x1 = integrate(net.velocity, x, 0.0, 1.0, **self._options())
-            out[start : start + len(x)] = to_numpy(x1, np.float64) * self.scale_ + self.mean_
+            out[start : start + len(x)] = self._units.from_model(to_numpy(x1, np.float64))
         return out
 
     def score_samples(self, X):
@@ -351,12 +333,12 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         device = resolve_device(self.device)
         net = module_on(self.potential_, device)
         d = self.n_features_in_
-        standardised = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        standardised = self._units.to_model(X)
         keys = row_keys(standardised, 0) if self.laplacian_ == "hutchinson" else None
         field = _log_density_field(net, d, self.laplacian_)
         out = np.empty(len(X))
-        for start in range(0, len(X), INFERENCE_CHUNK):
-            stop = min(start + INFERENCE_CHUNK, len(X))
+        for start in range(0, len(X), DENSITY_CHUNK):
+            stop = min(start + DENSITY_CHUNK, len(X))
             x = to_tensor(standardised[start:stop], device)
             # State (x, ℓ, probes): the probes ride along unchanged, so every row keeps
             # its own through the per-row adaptive steps.
@@ -411,14 +393,17 @@ def _log_density_field(net, n_features, laplacian):
                 lap = get_laplacian("exact")(grad, x)
             else:
                 probes = z[:, d + 1 :].reshape(len(z), HUTCHINSON_PROBES, d)
-                lap = sum(
-                    (torch.autograd.grad((grad * probes[:, k]).sum(), x, retain_graph=True)[0]
-                     * probes[:, k]).sum(-1)
-                    for k in range(HUTCHINSON_PROBES)
-                ) / HUTCHINSON_PROBES
+                lap = laplacian_probes(grad, x, probes, create_graph=False)
         rates = [grad.detach(), -lap.detach().unsqueeze(-1)]
         if laplacian != "exact":
             rates.append(torch.zeros_like(z[:, d + 1 :]))
         return torch.cat(rates, dim=1)
 
     return field
+
+
+def _standardising_units(X):
+    """Centre on the mean, scale each feature by its standard deviation (1 if constant)."""
+    mean = X.mean(axis=0, dtype=np.float64)
+    scale = X.std(axis=0, dtype=np.float64)
+    return Units(mean, np.where(scale > 0, scale, 1.0), 0.0, 1.0)

@@ -1,17 +1,22 @@
 """Kinds of dynamics: what differs between Action Matching estimators.
 
-A dynamics object owns everything that depends on *what moves the population*:
+A dynamics object owns everything that depends on *what moves the population*;
+:class:`Dynamics` lists the contract every kind implements:
 
 - ``population(X, times, sample_weight, name)``: the rows to fit on and the
-  per-time masses;
+  per-time masses (a dynamics that cannot use ``sample_weight`` refuses it here);
 - ``bind(units, masses)``: its parameters resolved against the data (model units);
 - ``fitted_attributes(units)``: what the estimator exposes about it after ``fit``;
-- ``choose_objective(snapshots, interpolation)``: which estimator of the objective
-  ``loss`` uses on these snapshots; returns the interpolation held-out rows are
-  scored on by early stopping;
-- ``loss(potential, batch, generator)``: the objective on one batch;
+- ``initial_mass()``: the total mass at the earliest fitted time;
+- ``plan(snapshots, interpolation)``: the data-driven choices of a fit, as one
+  :class:`FitPolicy` value (the interpolation, the estimator of the objective, and
+  what early stopping scores); pure, nothing is stored;
+- ``loss(potential, batch, generator, objective)``: the objective on one batch;
 - ``sampler(snapshots, interpolation, rng, n_draws)``: the path and coupling
   between snapshots;
+- ``velocity(potential, x, tau)``: the velocity of a point, what ``velocity``,
+  the displays and ``anndata`` report;
+- ``field(potential)``: the right-hand side of the pushed state;
 - ``push(potential, x, tau_from, tau_to, ...)``: how points move (ODE, SDE, or ODE
   with log-weights), returning a :class:`Pushed`.
 
@@ -23,27 +28,36 @@ against this interface. Everything here works in model units and holds only
 floats, strings and NumPy arrays.
 """
 
+import abc
 from numbers import Real
 from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
 
-from ._losses import action_loss, am_integrand, eam_integrand, regression_loss, uam_integrand
+from ._losses import (EXACT_LAPLACIAN_MAX_FEATURES_TRAINING, action_loss, am_integrand,
+                      eam_integrand, regression_loss, resolve_laplacian, uam_integrand)
 from ._paths import make_sampler
 from ._solvers import get_solver, integrate
 from ._weights import weighted_snapshots
 
-__all__ = ["GrowingTransport", "NoisyTransport", "Pushed", "Transport"]
+__all__ = ["Dynamics", "FitPolicy", "GrowingTransport", "NoisyTransport", "Pushed",
+           "Transport"]
 
-#: ``laplacian="auto"`` takes the exact Hessian trace up to this many features
-#: (one extra backward pass per feature), Hutchinson's estimator above.
-EXACT_LAPLACIAN_MAX_FEATURES = 10
 #: ``sigma="auto"``: σ·√T = AUTO_SIGMA_FRACTION·a, i.e. diffusion over the whole
 #: fitted time span T spreads points by this fraction of the data's scale a.
 AUTO_SIGMA_FRACTION = 0.1
 #: Points at which a callable ``sigma`` is tabulated over the fitted time range.
 SIGMA_GRID_POINTS = 1025
+#: Interpolation "auto" takes quadrature (the observed snapshots only) from this many
+#: distinct times up, when the median relative step between consecutive snapshots
+#: (Bures–Wasserstein distance over spread, ``_paths.relative_steps``) is at most
+#: ``DENSE_RELATIVE_STEP`` (or when snapshots are too small to have a covariance,
+#: e.g. one row per time): there minibatch-OT pairing is mostly noise (small
+#: displacements next to the spacing between samples); otherwise paths.
+#: Measured: benchmarks/results/tta.md ("How the defaults were chosen", README).
+DENSE_SNAPSHOTS = 10
+DENSE_RELATIVE_STEP = 0.35
 #: Snapshots whose median relative step (``_paths.relative_steps``) is at most this
 #: change slowly: a path's pairs are then mostly pairing noise, which the path
 #: regression form fits faithfully, so plain AM trains on the action form there and
@@ -53,6 +67,17 @@ SIGMA_GRID_POINTS = 1025
 #: 0.21 / 2.0 / 0.30, action with quadrature validation 0.21 / 0.88 / 0.16; the real
 #: datasets' steps are 0.6–1.0 and keep the regression form.
 SLOW_RELATIVE_STEP = 0.2
+#: The Monte Carlo estimators of the objective (DESIGN §2b): path regression needs
+#: a path velocity in the batch; the action form works on any batch.
+OBJECTIVES = ("regression", "action")
+
+
+class FitPolicy(NamedTuple):
+    """The data-driven choices of one fit (what :meth:`Dynamics.plan` returns)."""
+
+    interpolation: str  # the path the training batches are drawn on ("auto" resolved)
+    objective: str  # the estimator of the objective: "regression" or "action"
+    validation_interpolation: str  # the path early stopping's held-out draws lie on
 
 
 class Pushed(NamedTuple):
@@ -64,65 +89,136 @@ class Pushed(NamedTuple):
     path_times: Optional[list]  # model times of ``path``
 
 
-class Transport:
-    """dx/dt = ∇ₓs(x, t): the continuity equation ∂ₜq = −∇·(q∇s) (plain AM)."""
+def _dense(snapshots):
+    """Whether snapshots are dense enough for quadrature (the rule of ``DENSE_SNAPSHOTS``)."""
+    n_features = snapshots.X_host.shape[1]
+    tiny = np.median(snapshots.counts) < n_features + 2  # no covariance per snapshot
+    return snapshots.n_times >= DENSE_SNAPSHOTS and (
+        tiny or np.median(snapshots.relative_steps) <= DENSE_RELATIVE_STEP)
+
+
+class Dynamics(abc.ABC):
+    """The contract of a kind of dynamics (see the module docstring)."""
 
     #: Whether pushes need per-row noise (then they run forwards only).
     stochastic = False
     #: The interpolation ``"auto"`` picks for sparse snapshots.
     sparse_interpolation = "ot"
-    #: The Monte Carlo estimator of the objective on path batches: "regression"
-    #: or "action" (set by :meth:`choose_objective`).
-    objective = "regression"
 
+    @abc.abstractmethod
     def population(self, X, times, sample_weight, name):
         """The rows of X to fit on (None: all, once) and the per-time masses (None: balanced)."""
+
+    @abc.abstractmethod
+    def bind(self, units, masses=None):
+        """Resolve parameters against the data; returns ``self``."""
+
+    @abc.abstractmethod
+    def fitted_attributes(self, units):
+        """Fitted attributes (user units) the estimator exposes about the dynamics."""
+
+    @abc.abstractmethod
+    def initial_mass(self):
+        """Total mass at the earliest fitted time (1: a probability distribution)."""
+
+    @abc.abstractmethod
+    def plan(self, snapshots, interpolation):
+        """The :class:`FitPolicy` of a fit on ``snapshots`` with the ``interpolation`` parameter."""
+
+    @abc.abstractmethod
+    def loss(self, potential, batch, generator, objective="action"):
+        """The objective on one batch, by the estimator ``objective``."""
+
+    @abc.abstractmethod
+    def sampler(self, snapshots, interpolation, rng, n_draws):
+        """Batches from the snapshots along the named interpolation."""
+
+    @abc.abstractmethod
+    def velocity(self, potential, x, tau):
+        """The velocity of points ``x`` at model times ``tau`` (detached)."""
+
+    @abc.abstractmethod
+    def field(self, potential):
+        """The right-hand side f(state, τ) of the pushed state."""
+
+    @abc.abstractmethod
+    def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
+             t_eval=None, noise=None):
+        """Move ``x`` from τ_from to τ_to; returns a :class:`Pushed`."""
+
+    def resolved_interpolation(self, snapshots, interpolation):
+        """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
+        (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise."""
+        if interpolation != "auto":
+            return interpolation
+        return "quadrature" if _dense(snapshots) else self.sparse_interpolation
+
+
+class Transport(Dynamics):
+    """dx/dt = ∇ₓs(x, t): the continuity equation ∂ₜq = −∇·(q∇s) (plain AM).
+
+    Parameters
+    ----------
+    objective : {"auto", "regression", "action"}, default="auto"
+        The Monte Carlo estimator of the objective on path batches (DESIGN §2b):
+        ``"auto"`` follows the rule of :meth:`plan`.
+    """
+
+    def __init__(self, objective="auto"):
+        self.objective = objective
+
+    def population(self, X, times, sample_weight, name):
         if sample_weight is not None:
-            raise TypeError(f"{name} does not take sample_weight.")
+            raise TypeError(f"{name} does not take sample_weight: its dynamics conserve "
+                            "mass. UnbalancedActionMatching takes sample_weight.")
         return None, None
 
     def bind(self, units, masses=None):
-        """Resolve parameters against the data; returns ``self``."""
         return self
 
     def fitted_attributes(self, units):
-        """Fitted attributes (user units) the estimator exposes about the dynamics."""
         return {}
 
     def initial_mass(self):
-        """Total mass at the earliest fitted time (1: a probability distribution)."""
         return 1.0
 
-    def choose_objective(self, snapshots, interpolation):
-        """Pick the estimator of the objective for these snapshots; returns the
-        interpolation early stopping should score on.
+    def plan(self, snapshots, interpolation):
+        """The interpolation (``"auto"`` resolved), the estimator, what validation scores.
 
         Path regression, unless the snapshots change slowly (median relative step
         at most ``SLOW_RELATIVE_STEP``, snapshots large enough for a covariance):
         then the action form, validated at the held-out snapshots (quadrature).
+        Quadrature batches have no path velocity: the action form.
         """
+        interpolation = self.resolved_interpolation(snapshots, interpolation)
+        if interpolation == "quadrature":
+            return FitPolicy(interpolation, "action", interpolation)
+        if self.objective != "auto":
+            return FitPolicy(interpolation, self.objective, interpolation)
         n_features = snapshots.X_host.shape[1]
-        if interpolation == "quadrature" or np.min(snapshots.counts) < n_features + 2:
-            return interpolation
+        if np.min(snapshots.counts) < n_features + 2:
+            return FitPolicy(interpolation, "regression", interpolation)
         slow = np.median(snapshots.relative_steps) <= SLOW_RELATIVE_STEP
-        self.objective = "action" if slow else "regression"
-        return "quadrature" if slow else interpolation
+        if slow:
+            return FitPolicy(interpolation, "action", "quadrature")
+        return FitPolicy(interpolation, "regression", interpolation)
 
-    def loss(self, potential, batch, generator):
+    def loss(self, potential, batch, generator, objective="action"):
         """The AM objective on one batch: path regression where the batch has path
-        velocities (interpolations) and ``objective`` says so, the action form
-        otherwise."""
-        if batch.v is not None and self.objective == "regression":
+        velocities and ``objective`` says so, the action form otherwise."""
+        if batch.v is not None and objective == "regression":
             return regression_loss(potential, batch)
         return action_loss(potential, batch, am_integrand)
 
     def sampler(self, snapshots, interpolation, rng, n_draws):
-        """Batches from the snapshots along the named interpolation."""
         return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws)
 
+    def velocity(self, potential, x, tau):
+        """∇ₓs(x, τ)."""
+        return potential.velocity(x, tau)
+
     def field(self, potential):
-        """The right-hand side f(state, τ) of the pushed state."""
-        return potential.velocity
+        return lambda x, tau: self.velocity(potential, x, tau)
 
     def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
              t_eval=None, noise=None):
@@ -149,6 +245,7 @@ class NoisyTransport(Transport):
     sparse_interpolation = "bridge"
 
     def __init__(self, sigma="auto", laplacian="auto"):
+        super().__init__()
         self.sigma = sigma
         self.laplacian = laplacian
 
@@ -157,11 +254,8 @@ class NoisyTransport(Transport):
         self.tau_knots = units.to_tau(self.schedule[:, 0])
         # σ' = σ·√T/a: a Wiener process in t has √T times the spread of one in τ.
         self.sigma_knots = self.schedule[:, 1] * np.sqrt(units.span) / units.scale
-        if self.laplacian == "auto":
-            exact = len(units.center) <= EXACT_LAPLACIAN_MAX_FEATURES
-            self.laplacian_ = "exact" if exact else "hutchinson"
-        else:
-            self.laplacian_ = self.laplacian
+        self.laplacian_ = resolve_laplacian(self.laplacian, len(units.center),
+                                            EXACT_LAPLACIAN_MAX_FEATURES_TRAINING)
         return self
 
     def fitted_attributes(self, units):
@@ -190,14 +284,23 @@ class NoisyTransport(Transport):
         grid = np.linspace(0.0, 1.0, SIGMA_GRID_POINTS)
         return float(np.sqrt(np.mean(self.sigma_at(grid) ** 2)))
 
-    def choose_objective(self, snapshots, interpolation):
-        """The action form always (bridges have no single path velocity)."""
-        return interpolation
+    @property
+    def noiseless(self):
+        """Whether σ ≡ 0 (bound): then this is plain transport, with its estimator."""
+        return bool(np.all(self.sigma_knots == 0))
 
-    def loss(self, potential, batch, generator):
+    def plan(self, snapshots, interpolation):
+        """The action form (bridges have no single path velocity); where σ ≡ 0 this is
+        plain transport, with its plan."""
+        if self.noiseless:
+            return super().plan(snapshots, interpolation)
+        interpolation = self.resolved_interpolation(snapshots, interpolation)
+        return FitPolicy(interpolation, "action", interpolation)
+
+    def loss(self, potential, batch, generator, objective="action"):
         """The eAM objective (plain AM, with its estimator, where σ ≡ 0)."""
-        if np.all(self.sigma_knots == 0):
-            return super().loss(potential, batch, generator)
+        if self.noiseless:
+            return super().loss(potential, batch, generator, objective)
         return action_loss(
             potential, batch, eam_integrand, sigma_t=self._sigma_tensor(batch.t),
             laplacian=self.laplacian_, generator=generator,
@@ -228,6 +331,7 @@ class GrowingTransport(Transport):
     """
 
     def __init__(self, growth_scale=1.0):
+        super().__init__(objective="action")
         self.growth_scale = growth_scale
 
     def population(self, X, times, sample_weight, name):
@@ -247,32 +351,46 @@ class GrowingTransport(Transport):
         """The observed mass at the earliest time (rows, or the sum of their weights)."""
         return float(self.masses[0])
 
-    def choose_objective(self, snapshots, interpolation):
+    def plan(self, snapshots, interpolation):
         """The action form always (masses change along the path)."""
-        return interpolation
+        interpolation = self.resolved_interpolation(snapshots, interpolation)
+        return FitPolicy(interpolation, "action", interpolation)
 
-    def loss(self, potential, batch, generator):
+    def loss(self, potential, batch, generator, objective="action"):
         """The uAM objective (masses carried by the batch's weights)."""
         return action_loss(potential, batch, uam_integrand, growth_scale=self.growth_scale)
 
+    @staticmethod
+    def join(x, log_w):
+        """The pushed state z = (x, log w) of points ``x`` (n, d) and log-weights (n,)."""
+        return torch.cat([x, log_w.unsqueeze(-1)], dim=-1)
+
+    @staticmethod
+    def split(z):
+        """(x, log w) of a state (or a path of states) made by :meth:`join`."""
+        return z[..., :-1], z[..., -1]
+
     def field(self, potential):
-        """f(z, τ) of the joint state z = (x, log w): (∇s', λ'·s')."""
+        """f(z, τ) of the joint state z = (x, log w): (v, λ'·s')."""
         lam = float(self.growth_scale)
 
         def f(z, tau):
-            s, grad, _ = potential.derivatives(z[:, :-1], tau, create_graph=False)
-            return torch.cat([grad.detach(), lam * s.detach().unsqueeze(-1)], dim=1)
+            x, _ = self.split(z)
+            with torch.no_grad():
+                s = potential(x, tau)
+            return self.join(self.velocity(potential, x, tau), lam * s)
 
         return f
 
     def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
              t_eval=None, noise=None):
         """Push (x, log w) jointly from log w = 0."""
-        z0 = torch.cat([x, torch.zeros_like(x[:, :1])], dim=1)
+        z0 = self.join(x, torch.zeros_like(x[:, 0]))
         out = super().push(potential, z0, tau_from, tau_to, options=options,
                            return_path=return_path, t_eval=t_eval)
-        path = None if out.path is None else out.path[..., :-1]
-        return Pushed(out.x[:, :-1], out.x[:, -1], path, out.path_times)
+        x1, log_w = self.split(out.x)
+        path = None if out.path is None else self.split(out.path)[0]
+        return Pushed(x1, log_w, path, out.path_times)
 
 
 def _sigma_schedule(sigma, units):

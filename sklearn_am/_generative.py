@@ -22,11 +22,11 @@ within each batch.
 import math
 
 import numpy as np
-import ot
 import torch
 
+from ._couplings import plan
 from ._losses import Batch
-from ._paths import low_discrepancy_uniform
+from ._paths import Path, low_discrepancy_uniform
 
 __all__ = [
     "GENERATIVE_PATHS",
@@ -38,8 +38,12 @@ __all__ = [
 ]
 
 
-class LinearNoisePath:
-    """x_τ = τ·x + (1 − (1 − b)·τ)·ε: noise at τ = 0, the data blurred by b at τ = 1.
+class LinearNoisePath(Path):
+    """x_τ = τ·x + (1 − (1 − b)·τ)·ε: noise ε (the pair's first end) at τ = 0, the
+    data row x (its second end) blurred by b at τ = 1.
+
+    The straight line from ε to the blurred point x + b·ε, as :class:`LinearPath`
+    is between two snapshot rows; time runs over one unit (Δt is 1).
 
     Parameters
     ----------
@@ -49,21 +53,20 @@ class LinearNoisePath:
         convolved with N(0, b²I), as a kernel density estimate's is.
     """
 
-    has_velocity = True
-
     def __init__(self, bandwidth):
         self.bandwidth = float(bandwidth)
 
-    def sample(self, x, eps, tau):
+    def mean(self, eps, x, tau):
         tau = tau.unsqueeze(-1)
         return tau * x + (1.0 - (1.0 - self.bandwidth) * tau) * eps
 
-    def velocity(self, x, eps, tau):
+    def velocity(self, eps, x, tau, dt=1.0):
         return x - (1.0 - self.bandwidth) * eps
 
 
-class VPNoisePath:
-    """x_τ = sin(πτ/2)·x + σ_τ·ε with σ_τ² = 1 − (1 − b²)·sin²(πτ/2) (variance preserving).
+class VPNoisePath(Path):
+    """x_τ = sin(πτ/2)·x + σ_τ·ε with σ_τ² = 1 − (1 − b²)·sin²(πτ/2) (variance preserving),
+    from noise ε (the pair's first end) to the data row x (its second end).
 
     Parameters
     ----------
@@ -71,27 +74,25 @@ class VPNoisePath:
         b ≥ 0, the noise left at τ = 1 (standardised units).
     """
 
-    has_velocity = True
-
     def __init__(self, bandwidth):
         self.bandwidth = float(bandwidth)
 
     def _alpha(self, tau):
         return torch.sin(0.5 * math.pi * tau), 0.5 * math.pi * torch.cos(0.5 * math.pi * tau)
 
-    def sample(self, x, eps, tau):
+    def mean(self, eps, x, tau):
         alpha, _ = self._alpha(tau)
         sigma = torch.sqrt(1.0 - (1.0 - self.bandwidth**2) * alpha**2)
         return alpha.unsqueeze(-1) * x + sigma.unsqueeze(-1) * eps
 
-    def velocity(self, x, eps, tau):
+    def velocity(self, eps, x, tau, dt=1.0):
         alpha, dalpha = self._alpha(tau)
         sigma = torch.sqrt(1.0 - (1.0 - self.bandwidth**2) * alpha**2)
         dsigma = -(1.0 - self.bandwidth**2) * alpha * dalpha / sigma
         return dalpha.unsqueeze(-1) * x + dsigma.unsqueeze(-1) * eps
 
 
-class SampledPath:
+class SampledPath(Path):
     """A user's sampler of q_τ(x_τ | x): only samples, so the action form trains on it.
 
     Parameters
@@ -109,6 +110,10 @@ class SampledPath:
 
     def __init__(self, function):
         self.function = function
+
+    def velocity(self, eps, x, tau, dt=1.0):
+        """None: only samples are known."""
+        return None
 
     def sample_numpy(self, X, t, rng):
         out = np.asarray(self.function(X, t, rng), dtype=np.float64)
@@ -168,19 +173,17 @@ class NoiseDataSampler:
                            dtype=torch.float64) * n).long().clamp_max(n - 1)
         x = self.data[rows]
         eps = self._noise((batch_size, d), generator)
-        if self.coupling == "ot":
-            cost = torch.cdist(eps.double(), x.double()).square().cpu().numpy()
-            weights = np.full(batch_size, 1.0 / batch_size)
-            partner = ot.emd(weights, weights, cost).argmax(axis=1)  # a permutation
+        if self.coupling == "ot":  # an exact plan between equal sizes: a permutation
+            partner = plan(eps.cpu().double().numpy(), x.cpu().double().numpy()).argmax(axis=1)
             x = x[torch.as_tensor(partner, device=x.device)]
         tau = low_discrepancy_uniform(batch_size, generator, self.data.device).to(x.dtype)
         w = torch.full((batch_size,), 1.0 / batch_size, dtype=x.dtype, device=x.device)
         ends = torch.ones_like(tau)
         prior = self._noise((batch_size, d), generator)
         if self.path.has_velocity:
-            x_tau = self.path.sample(x, eps, tau)
-            x_end = self.path.sample(x, self._noise((batch_size, d), generator), ends)
-            velocity = self.path.velocity(x, eps, tau)
+            x_tau = self.path.sample(eps, x, tau, 1.0)
+            x_end = self.path.sample(self._noise((batch_size, d), generator), x, ends, 1.0)
+            velocity = self.path.velocity(eps, x, tau, 1.0)
         else:  # the user's sampler, on the host, seeded from the batch's generator
             seed = int(torch.randint(2**31 - 1, (1,), generator=generator,
                                      device=self.data.device))

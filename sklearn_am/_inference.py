@@ -25,22 +25,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._device import MAX_SEED, explain_out_of_memory, module_on, resolve_device, to_numpy, \
-    to_tensor, torch_generator
+    to_tensor
+from ._fitting import HELD_OUT_POINTS, fixed_loss, held_out_sampler, scored_loss
 from ._noise import RowNoise, row_keys
-from ._paths import Snapshots
 from ._units import Units
 from ._validation import _as_real, _check_t_eval, _check_times, check_within_reach, naming
 from .utils._docstring import fill_shared_docs
 
 __all__ = ["SnapshotInferenceMixin"]
 
-#: Points per interval of the (deterministic) Monte Carlo estimate behind ``score``.
-SCORE_POINTS = 2048
 #: Rows per snapshot ``score`` uses at most (evenly spaced, so deterministic):
 #: its memory then stays flat in the number of rows.
 SCORE_ROWS_PER_TIME = 32_768
-#: Seed of the fixed draws behind ``score`` (common random numbers across models).
-SCORE_SEED = 0
 #: How far beyond the fitted time range a time may lie, in fitted spans: pushes
 #: and evaluations farther out raise ``ValueError`` (extrapolation that far is
 #: meaningless, and a push's work grows with its span).
@@ -227,7 +223,7 @@ class SnapshotInferenceMixin:
         """
         X = self._check_X(X)
         tau = self._row_times(t, X.shape[0])
-        return self._evaluate(X, tau, _velocity_of, self._units.velocity)
+        return self._evaluate(X, tau, self._dynamics.velocity, self._units.velocity)
 
     def scalar_potential(self, X, t):
         """The learnt scalar potential s(x, t) (defined up to a function of t alone).
@@ -332,43 +328,17 @@ class SnapshotInferenceMixin:
         rows, masses = dynamics.population(X, times, None, type(self).__name__)
         rows = _at_most_per_time(times, rows, SCORE_ROWS_PER_TIME)
         device = resolve_device(self.device)
-        loss = self._fixed_loss(dynamics, X, times, rows, masses, units, device,
-                                self.interpolation_, SCORE_POINTS)
+        sampler = held_out_sampler(dynamics, X, times, rows, masses, units, device,
+                                   self.interpolation_)
+        loss = fixed_loss(scored_loss(dynamics, self.objective_), sampler, HELD_OUT_POINTS,
+                          device)
         with torch.enable_grad():
             value = float(loss(module_on(self.potential_, device)).detach())
         return -value * units.action
 
-    def _fixed_loss(self, dynamics, X, times, rows, masses, units, device, interpolation,
-                    n_points):
-        """``loss(potential)`` on fixed draws from ``rows`` of X (``score``, validation).
-
-        The draws (pairs, times, noise) come from fixed seeds, so every model is
-        scored on the same points: common random numbers across models and checks.
-        """
-        snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
-                                        masses=_relative(masses))
-        sampler = dynamics.sampler(snapshots, interpolation, np.random.RandomState(SCORE_SEED),
-                                   n_points)
-        batch = sampler.draw(n_points, torch_generator(SCORE_SEED, device))
-
-        def loss(potential):
-            return dynamics.loss(potential, batch, torch_generator(SCORE_SEED, device))
-
-        return loss
-
-
-def _velocity_of(net, x, t):
-    return net.velocity(x, t)
-
 
 def _potential_of(net, x, t):
     return net(x, t)
-
-def _relative(masses):
-    """Masses relative to the first time's (None stays None: balanced)."""
-    return None if masses is None else masses / masses[0]
-
-
 
 def _at_most_per_time(times, rows, limit):
     """``rows`` (None: all) thinned to at most ``limit`` evenly spaced rows per time."""

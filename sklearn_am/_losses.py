@@ -20,6 +20,8 @@ import torch
 
 __all__ = [
     "LAPLACIANS",
+    "laplacian_probes",
+    "resolve_laplacian",
     "Batch",
     "action_loss",
     "am_integrand",
@@ -77,6 +79,21 @@ def laplacian_exact(grad_x, x, generator=None):
     return trace
 
 
+def laplacian_probes(grad_x, x, probes, create_graph=True):
+    """Hutchinson's estimate of Δₓs with given probes: the mean of εₖᵀ(∇²s)εₖ.
+
+    ``grad_x`` and ``x`` as for :func:`laplacian_exact`; ``probes`` of shape
+    (n, k, d) holds k probes per point (Rademacher: unbiased); ``create_graph``
+    keeps the graph for training (False at inference).
+    """
+    total = 0.0
+    for k in range(probes.shape[1]):
+        (hvp,) = torch.autograd.grad((grad_x * probes[:, k]).sum(), x,
+                                     create_graph=create_graph, retain_graph=True)
+        total = total + (hvp * probes[:, k]).sum(dim=-1)
+    return total / probes.shape[1]
+
+
 def laplacian_hutchinson(grad_x, x, generator=None):
     """Unbiased estimate εᵀ(∇²s)ε of Δₓs with one Rademacher probe ε per point.
 
@@ -86,12 +103,24 @@ def laplacian_hutchinson(grad_x, x, generator=None):
         0, 2, grad_x.shape, generator=generator, device=grad_x.device
     ).to(grad_x.dtype)
     probe = 2.0 * probe - 1.0
-    (hvp,) = torch.autograd.grad((grad_x * probe).sum(), x, create_graph=True)
-    return (hvp * probe).sum(dim=-1)
+    return laplacian_probes(grad_x, x, probe.unsqueeze(1))
 
 
 #: Name → Laplacian estimator; both share the signature ``(grad_x, x, generator)``.
 LAPLACIANS = {"exact": laplacian_exact, "hutchinson": laplacian_hutchinson}
+#: ``laplacian="auto"`` takes the exact Hessian trace up to this many features and
+#: Hutchinson's estimate above. Training (eAM) differentiates the trace once more
+#: every step, so it switches earlier than inference (``score_samples``), which
+#: takes one backward pass per feature and none after it.
+EXACT_LAPLACIAN_MAX_FEATURES_TRAINING = 10
+EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE = 16
+
+
+def resolve_laplacian(laplacian, n_features, max_exact):
+    """``laplacian`` with ``"auto"`` resolved: exact up to ``max_exact`` features."""
+    if laplacian != "auto":
+        return laplacian
+    return "exact" if n_features <= max_exact else "hutchinson"
 
 
 def get_laplacian(name):

@@ -32,6 +32,7 @@ from ._units import CHUNK_ROWS
 __all__ = [
     "INTERPOLATIONS",
     "BrownianBridgePath",
+    "Path",
     "InterpolationSampler",
     "LinearPath",
     "QuadratureSampler",
@@ -69,7 +70,38 @@ def low_discrepancy_uniform(n, generator, device):
     return torch.remainder(u0 + steps, 1.0)
 
 
-class LinearPath:
+class Path:
+    """A conditional path x_λ between the two ends of a pair: a at λ = 0, b at λ = 1.
+
+    One interface for every path of the library, between consecutive snapshots
+    (:class:`LinearPath`, :class:`BrownianBridgePath`) and from noise to data
+    (``_generative.LinearNoisePath``, ``VPNoisePath``): x_λ = ``mean(a, b, λ)``
+    plus ``std(λ, Δt)`` times a standard normal, with path velocity
+    ``velocity(a, b, λ, Δt)`` where the path has a single one (None otherwise).
+    Shapes: ``a``, ``b`` (n, d); ``lam``, ``dt`` (n,) or scalars.
+    """
+
+    #: Whether ``velocity`` gives ẋ (then the path regression form applies).
+    has_velocity = True
+
+    def mean(self, a, b, lam):
+        """The mean of x_λ given the pair."""
+        raise NotImplementedError
+
+    def std(self, lam, dt):
+        """The standard deviation of x_λ given the pair: zero unless overridden."""
+        return torch.zeros_like(lam)
+
+    def sample(self, a, b, lam, dt, generator=None):
+        """A point on the path for each pair (the mean, where the path is deterministic)."""
+        return self.mean(a, b, lam)
+
+    def velocity(self, a, b, lam, dt):
+        """The path velocity ẋ_λ per unit of time (None where there is no single one)."""
+        raise NotImplementedError
+
+
+class LinearPath(Path):
     """x_λ = (1−λ)·a + λ·b (deterministic interpolation)."""
 
     def mean(self, a, b, lam):
@@ -77,16 +109,8 @@ class LinearPath:
         lam = lam.unsqueeze(-1)
         return (1.0 - lam) * a + lam * b
 
-    def std(self, lam, dt):
-        """Standard deviation of x_λ given (a, b): zero."""
-        return torch.zeros_like(lam)
-
-    def sample(self, a, b, lam, dt, generator=None):
-        """A point on the path for each pair."""
-        return self.mean(a, b, lam)
-
-    def velocity(self, a, b, dt):
-        """The path velocity ẋ = (b − a)/Δt (None where a path has no single one)."""
+    def velocity(self, a, b, lam, dt):
+        """The path velocity ẋ = (b − a)/Δt."""
         return (b - a) / dt.unsqueeze(-1)
 
 
@@ -99,6 +123,8 @@ class BrownianBridgePath(LinearPath):
         Noise level σ of dX = v dt + σ dW, in the model's units.
     """
 
+    has_velocity = False
+
     def __init__(self, sigma):
         self.sigma = float(sigma)
 
@@ -110,7 +136,7 @@ class BrownianBridgePath(LinearPath):
         noise = torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype)
         return self.mean(a, b, lam) + self.std(lam, dt).unsqueeze(-1) * noise
 
-    def velocity(self, a, b, dt):
+    def velocity(self, a, b, lam, dt):
         """None: a bridge's drift depends on the point, and eAM uses the action form."""
         return None
 
@@ -307,7 +333,7 @@ class InterpolationSampler:
         w = mass * quadrature.to(snaps.dtype)
         (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
         return Batch(x0, t0, w0, x1, t1, w1, x, tau.to(snaps.dtype), w,
-                     self.path.velocity(a, b, dt))
+                     self.path.velocity(a, b, lam_x, dt))
 
 
 class QuadratureSampler:

@@ -65,14 +65,14 @@ class PotentialParamsMixin:
     def _potential_params(self):
         return {k: v for k, v in vars(self).items() if k.startswith(POTENTIAL_PREFIX)}
 
-    def _starting_potential(self, n_features, hidden_layer_sizes, rng, device, warm):
+    def _starting_potential(self, n_features, hidden_layer_sizes, seed, device):
         """The network a fit trains, on ``device``: a copy of ``potential_`` when
-        warm-starting, else a fresh one seeded from ``rng`` (one draw)."""
-        if warm:
+        warm-starting (``seed`` None), else a fresh one with weights drawn from ``seed``."""
+        if seed is None:
             potential = copy.deepcopy(self.potential_)
         else:
-            init = torch_generator(rng.randint(MAX_SEED), "cpu")
-            potential = self._build_potential(n_features, hidden_layer_sizes, init)
+            potential = self._build_potential(n_features, hidden_layer_sizes,
+                                              torch_generator(seed, "cpu"))
         return potential.to(device)
 
     def _build_potential(self, n_features, hidden_layer_sizes, generator=None):
@@ -109,7 +109,7 @@ class PotentialParamsMixin:
                 f"potential must be None, a torch.nn.Module subclass or an instance of "
                 f"one; got {spec!r}."
             )
-        return _checked_potential(as_potential(module), n_features)
+        return check_potential(as_potential(module), n_features)
 
     def __getstate__(self):
         """The state with the network as NumPy arrays (see ``_persistence``)."""
@@ -167,21 +167,22 @@ def _instantiate(cls, kwargs, n_features, generator):
         ) from exc
 
 
-def _checked_potential(module, n_features):
+def check_potential(module, n_features):
     """``module`` after checking that ``forward(x, t)`` returns one value per row."""
     probe_x = torch.zeros(2, n_features)
+    name = type(getattr(module, "module", module)).__name__  # the user's, not a wrapper's
     with torch.no_grad():
         try:
             out = module(probe_x, torch.zeros(2))
         except Exception as exc:
             raise ValueError(
-                f"potential: calling {type(module).__name__}(x, t) with x of shape "
+                f"potential: calling {name}(x, t) with x of shape "
                 f"(2, {n_features}) and t of shape (2,) failed: {exc}"
             ) from exc
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2,):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
-            f"potential: {type(module).__name__}(x, t) must return one value per row, a "
+            f"potential: {name}(x, t) must return one value per row, a "
             f"tensor of shape (n,); got {shape} for n = 2 (squeeze a trailing axis)."
         )
     return module

@@ -131,14 +131,56 @@ class EarlyStopping:
         return self._without_gain >= self.patience
 
 
+class DivergenceGuard:
+    """Keeps, on the device, the last weights that gave a finite loss.
+
+    ``record(step, loss)`` runs every step without a host synchronisation;
+    ``diverged()`` synchronises (the loop asks every ``DIVERGENCE_CHECK_EVERY``
+    steps); ``first_bad(losses)`` and ``restore()`` settle the outcome after the loop.
+    """
+
+    def __init__(self, params, device):
+        self.params = params
+        self.last_finite = [p.detach().clone() for p in params]
+        self.healthy = torch.ones((), dtype=torch.bool, device=device)
+        self.first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
+
+    def record(self, step, loss):
+        """Before the update of ``step``: keep the weights that gave ``loss`` if it is finite."""
+        with torch.no_grad():
+            ok = torch.isfinite(loss)
+            self.first_bad_step = torch.where(self.healthy & ~ok, step, self.first_bad_step)
+            self.healthy = self.healthy & ok
+            for kept, p in zip(self.last_finite, self.params):
+                kept.copy_(torch.where(self.healthy, p, kept))
+
+    def diverged(self):
+        return not bool(self.healthy)
+
+    def first_bad(self, n_steps):
+        """0-based step of the first non-finite loss, or of the last update if it left
+        non-finite weights after a finite loss; -1 if training stayed finite."""
+        bad = int(self.first_bad_step)
+        if bad < 0 and n_steps and not all(bool(p.isfinite().all()) for p in self.params):
+            bad = n_steps - 1
+        return bad
+
+    def restore(self):
+        with torch.no_grad():
+            for kept, p in zip(self.last_finite, self.params):
+                p.copy_(kept)
+
+
 def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, generator,
           hooks=(), averaging=None, early_stopping=None, name="ActionMatching"):
     """Minimise ``loss_fn`` with Adam, warm-up + cosine decay and gradient clipping.
 
     Every step checks its loss on the device and keeps there the last weights that
-    gave a finite loss. At the first non-finite loss (seen at the next host check,
-    every ``DIVERGENCE_CHECK_EVERY`` steps), or if the last update leaves
-    non-finite weights, training stops and the module gets those weights back.
+    gave a finite loss (:class:`DivergenceGuard`). At the first non-finite loss (seen
+    at the next host check, every ``DIVERGENCE_CHECK_EVERY`` steps), or if the last
+    update leaves non-finite weights, training stops and the module gets those
+    weights back. Otherwise the module ends with the weights :func:`_kept_weights`
+    names.
 
     Parameters
     ----------
@@ -178,10 +220,7 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         optimizer, lambda step: _lr_factor(step, max_iter)
     )
     device = params[0].device if params else torch.device("cpu")
-    last_finite = [p.detach().clone() for p in params]
-    healthy = torch.ones((), dtype=torch.bool, device=device)
-    first_bad = torch.full((), -1, dtype=torch.long, device=device)
-    average = averaging
+    guard = DivergenceGuard(params, device)
     losses = []
     stopped = by_hook = False
     potential.train()
@@ -191,27 +230,22 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
                 hook.begin(step)
             batch = sampler.draw(batch_size, generator)
             loss = loss_fn(potential, batch)
-            with torch.no_grad():  # keep the weights that gave this loss, if it is finite
-                ok = torch.isfinite(loss)
-                first_bad = torch.where(healthy & ~ok, step, first_bad)
-                healthy = healthy & ok
-                for kept, p in zip(last_finite, params):
-                    kept.copy_(torch.where(healthy, p, kept))
+            guard.record(step, loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
             optimizer.step()
             scheduler.step()
             losses.append(loss.detach())
-            if average is not None:
-                average.update(step)
-            if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 and not bool(healthy):
+            if averaging is not None:
+                averaging.update(step)
+            if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 and guard.diverged():
                 break
             if any([hook.end(step, loss) for hook in hooks]):  # every hook sees every step
                 stopped = by_hook = True
                 break
             if early_stopping is not None and early_stopping.due(step, step + 1 == max_iter):
-                with average.swapped_in() if average is not None else nullcontext():
+                with averaging.swapped_in() if averaging is not None else nullcontext():
                     if early_stopping.check(step, potential, params):
                         stopped = True
                         break
@@ -223,28 +257,33 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
         )
     finally:
         potential.eval()
-    bad = int(first_bad)
-    if bad < 0 and losses and not all(bool(p.isfinite().all()) for p in params):
-        bad = len(losses) - 1  # the last update, after a finite loss, broke the weights
+    bad = guard.first_bad(len(losses))
     if bad >= 0:
-        with torch.no_grad():
-            for kept, p in zip(last_finite, params):
-                p.copy_(kept)
+        guard.restore()
         losses = losses[: bad + 1]
     curve = torch.stack(losses).cpu().tolist() if losses else []
     checks = tuple(early_stopping.history) if early_stopping is not None else ()
     if bad >= 0:
         return TrainResult(curve[:bad], bad, curve[bad], stopped, checks)
-    kept, best_step = None, None
-    if early_stopping is not None and early_stopping.best[1] is not None and not by_hook:
-        kept, best_step = early_stopping.best[1], early_stopping.best[2]
-    elif average is not None:
-        kept = average.average
+    kept, best_step = _kept_weights(averaging, early_stopping, by_hook)
     if kept is not None:
         with torch.no_grad():
             for p, k in zip(params, kept):
                 p.copy_(k)
     return TrainResult(curve, None, None, stopped, checks, best_step)
+
+
+def _kept_weights(averaging, early_stopping, by_hook):
+    """(weights to keep or None for the current ones, step of the best check or None).
+
+    The best checked weights of early stopping, unless a hook stopped training;
+    else the weight average; else the weights as they stand.
+    """
+    if early_stopping is not None and early_stopping.best[1] is not None and not by_hook:
+        return early_stopping.best[1], early_stopping.best[2]
+    if averaging is not None:
+        return averaging.average, None
+    return None, None
 
 
 def validation_attributes(result, steps_before=0, scale=1.0):

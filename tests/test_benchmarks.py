@@ -335,9 +335,10 @@ def test_ablation_forces_the_estimator_of_the_objective():
     t = np.repeat([0.0, 1.0, 2.0], 60)
     X = rng.normal(size=(180, 2)) + t[:, None] * [1.0, 0.0]  # fast: defaults regress
     fast = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=16, random_state=0)
-    for form in ("action", "regression"):
-        est = ablation._forced(form)(**fast).fit(X, t)
-        assert est._dynamics.objective == form
+    for label, cls, params in ablation.VARIANTS:
+        if "form" in label:  # forced through the estimator's public parameter
+            est = cls(**fast, **params).fit(X, t)
+            assert est.objective_ == params["objective"] == label.split()[0]
     records = [{"case": "mouse", "variant": v, "score": s, "fit_s": 1.0, "n_iter": 5}
                for v, s in (("defaults", 0.1), ("defaults", 0.3), ("action form", 0.2))]
     table = ablation.markdown(records, {"platform": "p", "torch": "t", "torch_threads": 1})

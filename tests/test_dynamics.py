@@ -12,20 +12,23 @@ from sklearn_am import (
     UnbalancedActionMatching,
 )
 from sklearn_am._base import BaseActionMatching
-from sklearn_am._dynamics import GrowingTransport, NoisyTransport, Pushed, Transport
+from sklearn_am._dynamics import FitPolicy, GrowingTransport, NoisyTransport, Pushed, Transport
 from sklearn_am._losses import action_loss
 from sklearn_am._units import Units
 
 
 # ------------------------------------------------ a fourth kind, end to end
 class DriftedTransport(Transport):
-    """dx/dt = ∇ₓs + c with a known constant drift c (in model units).
+    """dx/dt = ∇ₓs + c with a known constant drift c (an external force, in model units).
 
     With v = ∇s + c the AM objective gains ⟨∇s, c⟩ in its integrand: the
     minimiser's gradient is the part of the motion the drift does not explain.
+    Overriding ``velocity`` is all it takes for pushes, ``velocity`` and the
+    displays to move points by ∇s + c.
     """
 
     def __init__(self, drift):
+        super().__init__(objective="action")
         self.drift = drift
 
     def bind(self, units, masses=None):
@@ -35,7 +38,7 @@ class DriftedTransport(Transport):
     def fitted_attributes(self, units):
         return {"drift_": np.asarray(self.drift, float)}
 
-    def loss(self, potential, batch, generator):
+    def loss(self, potential, batch, generator, objective="action"):
         c = torch.as_tensor(self.drift_model, dtype=batch.x.dtype, device=batch.x.device)
 
         def integrand(net, x, t):
@@ -44,14 +47,9 @@ class DriftedTransport(Transport):
 
         return action_loss(potential, batch, integrand)
 
-    def field(self, potential):
-        c = self.drift_model
-
-        def f(x, tau):
-            return potential.velocity(x, tau) + torch.as_tensor(c, dtype=x.dtype,
-                                                               device=x.device)
-
-        return f
+    def velocity(self, potential, x, tau):
+        c = torch.as_tensor(self.drift_model, dtype=x.dtype, device=x.device)
+        return potential.velocity(x, tau) + c
 
 
 class DriftedActionMatching(BaseActionMatching):
@@ -85,7 +83,13 @@ def test_fourth_dynamics_is_one_class_plus_a_small_estimator():
     X0 = X[t == 0][:200]
     moved = est.push(X0, 0.0, 1.0)
     assert_allclose((moved - X0).mean(axis=0), [2.0, -1.0], atol=0.1)
-    assert np.abs(est.velocity(X0, 0.5)).mean() < 0.15  # the network learnt (almost) nothing
+    # velocity reports the whole motion, ∇s + c; the network learnt (almost) nothing.
+    assert_allclose(est.velocity(X0, 0.5).mean(axis=0), [2.0, -1.0], atol=0.15)
+    assert np.abs(est.velocity(X0, 0.5) - [2.0, -1.0]).mean() < 0.15
+    assert np.abs(est.potential_.velocity(torch.as_tensor(est._units.to_model(X0),
+                                                          dtype=torch.float32),
+                                          torch.full((len(X0),), 0.5)).detach().numpy()
+                  ).mean() * est._units.velocity < 0.15
     # Without the drift the network must learn the whole motion, and the same pushes.
     plain = DriftedActionMatching(drift=(0.0, 0.0), random_state=0).fit(X, t)
     assert_allclose(plain.velocity(X0, 0.5).mean(axis=0), [2.0, -1.0], atol=0.15)
@@ -135,8 +139,14 @@ def test_growing_push_returns_log_weights_separately():
     class Constant(torch.nn.Module):
         """s = 1 everywhere: no motion, growth λ per unit model time."""
 
+        def forward(self, x, t):
+            return torch.ones(len(x))
+
         def derivatives(self, x, t, create_graph=False):
             return torch.ones(len(x)), torch.zeros_like(x), torch.zeros(len(x))
+
+        def velocity(self, x, t):
+            return torch.zeros_like(x)
 
     dyn = GrowingTransport(growth_scale=0.7)
     out = dyn.push(Constant(), torch.zeros(3, 2), 0.0, 1.0,
@@ -176,19 +186,55 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
     X, t = make_diffusing_gaussian(400, random_state=0)
     snapshots = _snapshots(X, t)
     plain = Transport()
-    assert plain.choose_objective(snapshots, "ot") == "quadrature"  # validated at snapshots
-    assert plain.objective == "action"
+    policy = plain.plan(snapshots, "ot")
+    assert policy == FitPolicy("ot", "action", "quadrature")  # validated at snapshots
+    assert plain.plan(snapshots, "ot") == policy  # pure: nothing was stored
+    assert plain.plan(snapshots, "auto").interpolation == "ot"  # 6 times: not dense
     # A translation by one spread per step: pairs carry the motion, regression stays.
     rng = np.random.RandomState(0)
     t_fast = np.repeat([0.0, 1.0, 2.0], 200)
     X_fast = rng.normal(size=(600, 2)) + t_fast[:, None] * [1.0, 0.0]
-    fast = Transport()
-    assert fast.choose_objective(_snapshots(X_fast, t_fast), "ot") == "ot"
-    assert fast.objective == "regression"
+    assert Transport().plan(_snapshots(X_fast, t_fast), "ot") == FitPolicy("ot", "regression",
+                                                                          "ot")
+    # A forced estimator is what the plan says, whatever the data.
+    assert Transport(objective="regression").plan(snapshots, "ot") == FitPolicy(
+        "ot", "regression", "ot")
     # Quadrature has no paths; the noisy and growing dynamics always use the action form.
-    assert Transport().choose_objective(snapshots, "quadrature") == "quadrature"
-    for dynamics in (NoisyTransport(), GrowingTransport()):
-        assert dynamics.choose_objective(snapshots, "ot") == "ot"
+    assert Transport().plan(snapshots, "quadrature") == FitPolicy("quadrature", "action",
+                                                                  "quadrature")
+    units = Units.from_data(X, t, None)
+    noisy = NoisyTransport(sigma=0.5).bind(units)
+    assert noisy.plan(snapshots, "auto") == FitPolicy("bridge", "action", "bridge")
+    # σ ≡ 0 is plain transport, with its plan.
+    assert NoisyTransport(sigma=0.0).bind(units).plan(snapshots, "ot") == policy
+    assert GrowingTransport().plan(snapshots, "ot") == FitPolicy("ot", "action", "ot")
+
+
+def test_dense_snapshots_resolve_auto_to_quadrature():
+    rng = np.random.RandomState(0)
+    t = np.repeat(np.linspace(0.0, 1.0, 12), 80)
+    X = rng.normal(size=(len(t), 2)) + t[:, None]
+    assert Transport().plan(_snapshots(X, t), "auto").interpolation == "quadrature"
+
+
+def test_dynamics_contract_lists_every_member():
+    from sklearn_am._dynamics import Dynamics
+
+    members = {"population", "bind", "fitted_attributes", "initial_mass", "plan", "loss",
+               "sampler", "velocity", "field", "push"}
+    assert Dynamics.__abstractmethods__ == members
+    for kind in (Transport, NoisyTransport, GrowingTransport):
+        kind()  # each implements all of them
+
+
+def test_growing_state_joins_and_splits():
+    x, log_w = torch.arange(6.0).reshape(3, 2), torch.tensor([0.1, 0.2, 0.3])
+    z = GrowingTransport.join(x, log_w)
+    assert z.shape == (3, 3)
+    x_back, log_w_back = GrowingTransport.split(z)
+    assert torch.equal(x_back, x) and torch.equal(log_w_back, log_w)
+    path = torch.stack([z, z])  # a path of states splits the same way
+    assert GrowingTransport.split(path)[0].shape == (2, 3, 2)
 
 
 def test_action_form_is_what_a_slow_fit_minimises():
@@ -197,11 +243,11 @@ def test_action_form_is_what_a_slow_fit_minimises():
 
     X, t = make_diffusing_gaussian(300, random_state=0)
     model = ActionMatchingRegressor(**FAST).fit(X, t)
-    assert model._dynamics.objective == "action"
+    assert model.objective_ == "action"
     # The loss the fitted dynamics computes on a path batch is the action form.
     sampler = model._dynamics.sampler(_snapshots(X, t), "ot", np.random.RandomState(0), 512)
     batch = sampler.draw(64, torch.Generator().manual_seed(0))
     net = model.potential_
-    got = model._dynamics.loss(net, batch, None)
+    got = model._dynamics.loss(net, batch, None, model.objective_)
     assert torch.allclose(got, action_loss(net, batch, am_integrand))
     assert not torch.allclose(got, regression_loss(net, batch))

@@ -346,3 +346,32 @@ def test_quadrature_sampler_uses_observed_times_with_trapezoid_frequencies():
         rows = batch.x[batch.t == t].double()
         dist = torch.cdist(rows, torch.as_tensor(snaps.snapshot(k)))
         assert torch.all(dist.min(dim=1).values < 1e-5)
+
+
+def test_noise_paths_share_the_path_interface():
+    """The linear noise path is the LinearPath from noise ε to the blurred row x + b·ε."""
+    from sklearn_am._generative import LinearNoisePath, SampledPath, VPNoisePath
+    from sklearn_am._paths import Path
+
+    g = torch.Generator().manual_seed(0)
+    eps, x = torch.randn(50, 3, generator=g, dtype=torch.float64), torch.randn(
+        50, 3, generator=g, dtype=torch.float64)
+    tau = torch.rand(50, generator=g, dtype=torch.float64)
+    b = 0.2
+    noise_path, line = LinearNoisePath(b), LinearPath()
+    assert isinstance(noise_path, Path) and isinstance(VPNoisePath(b), Path)
+    assert_allclose(noise_path.sample(eps, x, tau, 1.0), line.mean(eps, x + b * eps, tau),
+                    atol=1e-12)
+    assert_allclose(noise_path.velocity(eps, x, tau, 1.0),
+                    line.velocity(eps, x + b * eps, tau, torch.ones(50, dtype=torch.float64)),
+                    atol=1e-12)
+    # VP: noise at τ = 0, the blurred row at τ = 1, and the velocity is d/dτ of the mean.
+    vp = VPNoisePath(b)
+    zeros, ones = torch.zeros(50, dtype=torch.float64), torch.ones(50, dtype=torch.float64)
+    assert_allclose(vp.sample(eps, x, zeros, 1.0), eps, atol=1e-12)
+    assert_allclose(vp.sample(eps, x, ones, 1.0), x + b * eps, atol=1e-12)
+    h = 1e-6
+    tau_in = tau.clamp(0.01, 0.99)
+    finite = (vp.mean(eps, x, tau_in + h) - vp.mean(eps, x, tau_in - h)) / (2 * h)
+    assert_allclose(vp.velocity(eps, x, tau_in, 1.0), finite, rtol=1e-5, atol=1e-6)
+    assert not SampledPath(lambda X, t, rng: X).has_velocity

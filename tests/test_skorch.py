@@ -261,11 +261,37 @@ def test_parameters_are_checked_by_the_mirrored_estimator(gaussian):
         make_net(dynamics="noisy", sigma=-1.0).fit(X, t)
     with pytest.raises(ValueError, match="steps_per_epoch"):
         make_net(steps_per_epoch=0).fit(X, t)
-    with pytest.raises(TypeError, match="Potential"):
+    with pytest.raises(ValueError, match=r"Linear\(x, t\)"):  # forward(x) only
         ActionMatchingNet(torch.nn.Linear, module__in_features=2, module__out_features=1,
-                          verbose=0).initialize()
+                          verbose=0).fit(X, t)
     with pytest.raises(TypeError, match="velocity"):
         make_net().fit(X, t).predict(X)
+
+
+class _PlainPotential(torch.nn.Module):
+    """A plain module with forward(x, t), as the estimators' potential= takes it."""
+
+    def __init__(self, n_features=2):
+        super().__init__()
+        self.layer = torch.nn.Linear(n_features + 1, 16)
+        self.out = torch.nn.Linear(16, 1)
+
+    def forward(self, x, t):
+        return self.out(torch.tanh(self.layer(torch.cat([x, t[:, None]], dim=1)))).squeeze(-1)
+
+
+def test_any_module_with_forward_x_t_trains_as_with_the_estimators(gaussian):
+    X, t, truth = gaussian
+    net = ActionMatchingNet(_PlainPotential, max_epochs=3, steps_per_epoch=100, batch_size=256,
+                            lr=1e-2, random_state=0, verbose=0).fit(X, t)
+    est = ActionMatchingRegressor(potential=_PlainPotential, max_iter=300,
+                                  learning_rate_init=1e-2, random_state=0).fit(X, t)
+    P = X[:300]
+    assert net.velocity(P, 0.5).shape == (300, 2)
+    # Both learnt the field of the data: closer to the truth than to no motion.
+    v_true = truth.velocity(P, 0.5)
+    for v in (net.velocity(P, 0.5), est.velocity(P, 0.5)):
+        assert np.mean((v - v_true) ** 2) < 0.5 * np.mean(v_true ** 2)
 
 
 def test_unfitted_net_raises(gaussian):

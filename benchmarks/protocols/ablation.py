@@ -12,7 +12,7 @@ its defaults beside the same with one choice reverted:
 
 Cases: mouse hematopoiesis (Var-RUOT chained rollout, mean W1 over later times) and
 the diffusing Gaussian (worst relative velocity MSE over t, as in ``targets``).
-The forms are forced through the estimator's one dynamics hook, ``_make_dynamics``.
+The forms are forced with the estimator's ``objective`` parameter.
 
     python -m benchmarks.run --sections ablation
 """
@@ -20,36 +20,15 @@ The forms are forced through the estimator's one dynamics hook, ``_make_dynamics
 import numpy as np
 
 from sklearn_am import ActionMatchingRegressor
-from sklearn_am._dynamics import Transport
 
 from ..common import log, markdown_table, mean_std
 from .targets import diffusion_case, real_case
 
 
-class _FixedForm(Transport):
-    """Plain transport whose estimator of the objective is fixed, not chosen from the data."""
-
-    def __init__(self, objective):
-        self.fixed = objective
-
-    def choose_objective(self, snapshots, interpolation):
-        self.objective = self.fixed
-        return interpolation
-
-
-def _forced(objective):
-    class Forced(ActionMatchingRegressor):
-        def _make_dynamics(self):
-            return _FixedForm(objective)
-
-    Forced.__name__ = f"ActionMatchingRegressor[{objective} form]"
-    return Forced
-
-
 VARIANTS = (
     ("defaults", ActionMatchingRegressor, {}),
-    ("action form", _forced("action"), {}),
-    ("regression form", _forced("regression"), {}),
+    ("action form", ActionMatchingRegressor, {"objective": "action"}),
+    ("regression form", ActionMatchingRegressor, {"objective": "regression"}),
     ("no early stopping", ActionMatchingRegressor, {"early_stopping": False}),
 )
 

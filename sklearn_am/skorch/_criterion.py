@@ -5,14 +5,18 @@ import torch
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
+from .._dynamics import OBJECTIVES
 from .._paths import INTERPOLATIONS
 from .._units import Units
 
 #: What the criterion keeps of a fit (float64 buffers, so ``save_params`` persists it):
 #: the model units (the fields of ``Units``), then the snapshot state, and the
-#: interpolation used (its index in ``INTERPOLATION_NAMES``: "auto" resolved).
-_STATE = (*Units._fields, "times", "masses", "source_samples", "noise_seed", "interpolation")
+#: interpolation used (its index in ``INTERPOLATION_NAMES``: "auto" resolved) and the
+#: estimator of the objective (its index in ``OBJECTIVE_NAMES``).
+_STATE = (*Units._fields, "times", "masses", "source_samples", "noise_seed", "interpolation",
+          "objective")
 INTERPOLATION_NAMES = tuple(sorted(INTERPOLATIONS))
+OBJECTIVE_NAMES = OBJECTIVES
 
 
 class ActionMatchingCriterion(nn.Module):
@@ -24,12 +28,13 @@ class ActionMatchingCriterion(nn.Module):
     ``sample``) and the noise seed. So ``save_params(f_criterion=...)`` and
     skorch's ``Checkpoint`` (which saves the criterion by default) persist them
     with the weights, and ``load_params`` restores a usable net. The loss itself
-    is the bound dynamics' ``loss(potential, batch, generator)``.
+    is the bound dynamics' ``loss(potential, batch, generator, objective)``.
     """
 
     def __init__(self):
         super().__init__()
         self.dynamics = None
+        self.loss_objective = None
         for name in _STATE:
             self.register_buffer(name, torch.empty(0, dtype=torch.float64))
 
@@ -51,7 +56,19 @@ class ActionMatchingCriterion(nn.Module):
         """
         if self.dynamics is None:
             raise NotFittedError("The criterion is not bound to data yet; call fit.")
-        return self.dynamics.loss(potential, batch, generator)
+        return self.dynamics.loss(potential, batch, generator, self.loss_objective)
+
+    def bind(self, dynamics, objective):
+        """Compute the loss of ``dynamics`` by the estimator ``objective`` from now on.
+
+        Parameters
+        ----------
+        dynamics : sklearn_am._dynamics.Dynamics
+            Bound to the data.
+        objective : {"regression", "action"}
+            The Monte Carlo estimator of the objective.
+        """
+        self.dynamics, self.loss_objective = dynamics, objective
 
     @property
     def fitted(self):

@@ -4,9 +4,8 @@
 import numpy as np
 import torch
 
-from .._inference import SCORE_POINTS, SCORE_SEED, _relative
 from .._device import torch_generator
-from .._paths import Snapshots
+from .._fitting import HELD_OUT_POINTS, HELD_OUT_SEED, held_out_sampler
 
 
 class Draws(torch.utils.data.IterableDataset):
@@ -37,12 +36,13 @@ class Draws(torch.utils.data.IterableDataset):
         return self.n_batches * self.batch_size
 
 
-def held_out_draws(valid, dynamics, units, interpolation, device, batch_size, name):
+def held_out_draws(valid, plan, name):
     """Fixed batches from the held-out rows ``valid = (X, times, weights)``.
 
-    Drawn as ``BaseActionMatching.score`` draws (its seeds and number of
-    points), in one batch; ``batch_size`` is unused (kept for the signature);
-    ``name`` is the net's, for messages.
+    Drawn as the estimators' early stopping and ``score`` draw them
+    (:func:`sklearn_am._fitting.held_out_sampler`), on the path the fit's
+    :class:`~sklearn_am._dynamics.FitPolicy` scores, in one batch; ``name`` is
+    the net's, for messages.
     """
     X_valid, t_valid, weights = valid
     if len(np.unique(t_valid)) < 2:
@@ -51,11 +51,10 @@ def held_out_draws(valid, dynamics, units, interpolation, device, batch_size, na
             "cannot be scored on them; hold out more rows (SnapshotSplit) or pass "
             "train_split=None."
         )
+    dynamics = plan.dynamics
     rows, masses = dynamics.population(X_valid, t_valid, weights, name)
-    held_out = Snapshots.from_data(X_valid, t_valid, units, device, rows=rows,
-                                   masses=_relative(masses))
-    sampler = dynamics.sampler(held_out, interpolation, np.random.RandomState(SCORE_SEED),
-                               SCORE_POINTS)
+    sampler = held_out_sampler(dynamics, X_valid, t_valid, rows, masses, plan.units,
+                               plan.device, plan.policy.validation_interpolation)
     # One batch of score's size: exactly the points score draws.
-    return Draws(sampler, 1, SCORE_POINTS, torch_generator(SCORE_SEED, device),
-                 fixed_seed=SCORE_SEED)
+    return Draws(sampler, 1, HELD_OUT_POINTS, torch_generator(HELD_OUT_SEED, plan.device),
+                 fixed_seed=HELD_OUT_SEED)

@@ -8,8 +8,11 @@ from .._am import ActionMatchingRegressor
 from .._base import BaseActionMatching
 from .._eam import EntropicActionMatching
 from .._uam import UnbalancedActionMatching
+from .._dynamics import FitPolicy
+from .._fitting import fitted_attributes
+from .._training import TrainResult, validation_attributes
 from ..networks import MLPPotential
-from ._criterion import INTERPOLATION_NAMES
+from ._criterion import INTERPOLATION_NAMES, OBJECTIVE_NAMES
 
 #: ``dynamics`` name → the estimator whose dynamics, parameters and inference it mirrors.
 DYNAMICS = {
@@ -65,24 +68,21 @@ def fitted_estimator(net, copy_module):
                          else str(device))
     curve = [float(batch["train_loss"]) for epoch in (net.history or [])
              for batch in epoch["batches"] if "train_loss" in batch]
-    # The attributes BaseActionMatching._fit sets (it has no public hook for them).
-    estimator.x_center_, estimator.x_scale_ = units.center, units.scale
-    estimator.time_origin_, estimator.time_scale_ = units.origin, units.span
-    estimator.hidden_layer_sizes_ = sizes
-    estimator.interpolation_ = INTERPOLATION_NAMES[int(state["interpolation"])]
-    estimator.potential_ = potential
-    estimator.times_ = state["times"]
-    estimator.loss_curve_, estimator.n_iter_ = curve, len(curve)
-    estimator.device_ = str(device)
-    estimator.source_samples_ = state["source_samples"]
-    estimator.n_features_in_ = len(units.center)
+    # A criterion saved before the objective was stored trained path regression.
+    objective = OBJECTIVE_NAMES[int(state["objective"])] if state["objective"].size \
+        else "regression"
+    policy = FitPolicy(INTERPOLATION_NAMES[int(state["interpolation"])], objective, None)
+    training = {"potential_": potential, "loss_curve_": curve, "n_iter_": len(curve),
+                **validation_attributes(TrainResult([], None, None))}
+    attributes = fitted_attributes(
+        units, dynamics, policy, times=state["times"], source_samples=state["source_samples"],
+        device=device, hidden_layer_sizes=sizes, noise_seed=state["noise_seed"],
+        training=training)
+    attributes["n_features_in_"] = len(units.center)
     if hasattr(net, "feature_names_in_"):
-        estimator.feature_names_in_ = net.feature_names_in_
-    for attribute, value in dynamics.fitted_attributes(units).items():
+        attributes["feature_names_in_"] = net.feature_names_in_
+    for attribute, value in attributes.items():
         setattr(estimator, attribute, value)
-    if dynamics.stochastic:
-        estimator.noise_seed_ = int(state["noise_seed"])
-    estimator._dynamics = dynamics
     return estimator
 
 

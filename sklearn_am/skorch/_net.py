@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 
 from .._device import MAX_SEED, torch_generator
 from .._training import MAX_GRAD_NORM
-from ..networks import MLPPotential
+from ..networks import MLPPotential, as_potential
 from ._criterion import ActionMatchingCriterion, units_of
 from ._mirror import estimator_method, fitted_estimator
 from ._prepare import prepare_fit
@@ -37,11 +37,11 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
 
     Parameters
     ----------
-    module : Potential class or instance
-        The potential network s(x, t): a :class:`~sklearn_am.networks.Potential`
-        (e.g. ``MLPPotential``, or a subclass with your own ``forward(x, t)``,
-        whose derivatives autograd gives). Its arguments go in
-        ``module__<name>``, as in skorch.
+    module : torch.nn.Module class or instance
+        The potential network s(x, t): any module whose ``forward(x, t)``
+        returns one value per row, as the estimators' ``potential`` takes
+        (e.g. ``MLPPotential``; a module without exact ``derivatives`` gets
+        autograd ones). Its arguments go in ``module__<name>``, as in skorch.
     dynamics : {"transport", "noisy", "growing"}, default="transport"
         What moves the population, as in the estimator of that name:
         ``"transport"`` (dx/dt = ∇ₓs, ``ActionMatchingRegressor``),
@@ -242,18 +242,14 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
         # module__ arguments are given; an instance alone is used as it is.
         built = isinstance(self.module, type) or bool(self.get_params_for("module"))
         super().initialize_module()
-        if not (callable(getattr(self.module_, "derivatives", None))
-                and callable(getattr(self.module_, "velocity", None))):
-            raise TypeError(
-                "ActionMatchingNet trains potentials s(x, t): a sklearn_am.networks.Potential "
-                "(subclass it and write forward(x, t); autograd gives the derivatives). Got "
-                f"{type(self.module_).__name__}."
-            )
         reset = getattr(self.module_, "reset_parameters", None)
         if built and self.random_state is not None and callable(reset) and \
                 "generator" in inspect.signature(reset).parameters:
             seed = self._seeds()[0]
             reset(generator=torch_generator(seed, next(self.module_.parameters()).device))
+        # Any module with forward(x, t), as the estimators' ``potential=`` takes:
+        # modules without exact derivatives get autograd ones.
+        self.module_ = as_potential(self.module_)
         return self
 
     def _seeds(self):

@@ -203,12 +203,16 @@ time_scale_ : float
     "source_samples_": """\
 source_samples_ : ndarray of shape (n_kept, n_features_in_)
     Up to 10 000 rows of the earliest snapshot, for :meth:`sample`.""",
+    "objective_": """\
+objective_ : {"regression", "action"}
+    The Monte Carlo estimator of the loss the fit used (path regression or the
+    action form; see ``ActionMatchingRegressor``'s ``objective``).""",
 }
 
 #: The fitted attributes every estimator has, in the order they are documented.
 COMMON_ATTRIBUTES = (
     "potential_", "times_", "n_iter_", "loss_curve_", "n_features_in_",
-    "feature_names_in_", "device_", "interpolation_", "hidden_layer_sizes_",
+    "feature_names_in_", "device_", "interpolation_", "objective_", "hidden_layer_sizes_",
     "x_center_", "x_scale_", "time_origin_", "time_scale_", "source_samples_",
     "validation_scores_", "validation_steps_", "best_validation_score_",
 )
