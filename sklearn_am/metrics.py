@@ -267,11 +267,12 @@ def wasserstein_distance(X, Y, *, p=1, x_weights=None, y_weights=None, max_iter=
         "X": ["array-like"],
         "Y": ["array-like"],
         "gamma": [Interval(Real, 0, None, closed="neither"), "array-like", None],
+        "unbiased": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
 @_fill_docs
-def mmd(X, Y, *, gamma=None):
+def mmd(X, Y, *, gamma=None, unbiased=False):
     r"""Squared maximum mean discrepancy with a (multi-scale) Gaussian kernel.
 
     With the kernel ``k(x, y) = sum_g exp(-g * ||x - y||^2)`` (one term per
@@ -298,10 +299,17 @@ def mmd(X, Y, *, gamma=None):
         Euclidean distance between distinct points of the pooled sample
         ``vstack([X, Y])`` (computed on at most 1000 evenly spaced rows).
 
+    unbiased : bool, default=False
+        Return the unbiased U-statistic instead (the self-pairs i = i' and
+        j = j' left out): centred on the population MMD², so it can be
+        negative, and its expectation is 0 for two samples of one law. Use it
+        to compare models against a floor set by finite samples.
+
     Returns
     -------
     mmd2 : float
-        The squared MMD, in ``[0, 2 * len(gamma)]``.
+        The squared MMD, in ``[0, 2 * len(gamma)]`` (the unbiased estimate may
+        be negative).
 
     See Also
     --------
@@ -344,10 +352,16 @@ def mmd(X, Y, *, gamma=None):
         return total
 
     n, m = X.shape[0], Y.shape[0]
-    kxx = _blockwise_sum(X, X, "sqeuclidean", kernel_sum) / (n * n)
-    kyy = _blockwise_sum(Y, Y, "sqeuclidean", kernel_sum) / (m * m)
+    sxx = _blockwise_sum(X, X, "sqeuclidean", kernel_sum)
+    syy = _blockwise_sum(Y, Y, "sqeuclidean", kernel_sum)
     kxy = _blockwise_sum(X, Y, "sqeuclidean", kernel_sum) / (n * m)
-    return float(max(kxx + kyy - 2.0 * kxy, 0.0))
+    if unbiased:  # each self-pair contributes exp(0) = 1 per scale
+        if n < 2 or m < 2:
+            raise ValueError("mmd(unbiased=True) needs at least 2 rows in X and in Y.")
+        kxx = (sxx - n * len(gammas)) / (n * (n - 1))
+        kyy = (syy - m * len(gammas)) / (m * (m - 1))
+        return float(kxx + kyy - 2.0 * kxy)
+    return float(max(sxx / (n * n) + syy / (m * m) - 2.0 * kxy, 0.0))
 
 
 @validate_params(

@@ -222,3 +222,25 @@ def test_mmd_bad_gamma(cloud, gamma):
 def test_scalar_input_rejected_by_param_validation(metric):
     with pytest.raises(ValueError, match="'X'"):
         metric(1.0, np.ones((2, 1)))
+
+
+def test_mmd_unbiased_is_the_u_statistic():
+    """Against a slow double loop without the self-pairs; centred on 0 for one law."""
+    from sklearn_am.metrics import mmd
+
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + 0.3
+    g = 0.7
+    k = lambda a, b: np.exp(-g * np.sum((a - b) ** 2))  # noqa: E731
+    kxx = sum(k(X[i], X[j]) for i in range(30) for j in range(30) if i != j) / (30 * 29)
+    kyy = sum(k(Y[i], Y[j]) for i in range(25) for j in range(25) if i != j) / (25 * 24)
+    kxy = sum(k(a, b) for a in X for b in Y) / (30 * 25)
+    assert np.isclose(mmd(X, Y, gamma=g, unbiased=True), kxx + kyy - 2 * kxy, rtol=1e-10)
+    # Two samples of one law: the biased estimate sits at its O(1/n) bias, the unbiased
+    # one around 0 (both signs over draws).
+    values = [mmd(rng.normal(size=(100, 2)), rng.normal(size=(100, 2)), unbiased=True)
+              for _ in range(20)]
+    assert min(values) < 0 < max(values)
+    assert abs(np.mean(values)) < 0.2 * mmd(rng.normal(size=(100, 2)), rng.normal(size=(100, 2)))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        mmd(X[:1], Y, unbiased=True)
