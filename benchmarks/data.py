@@ -195,3 +195,83 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+# --------------------------------------------------- a hydrogen superposition (dense)
+#: Energies (atomic units) of the two hydrogen eigenstates of :func:`make_hydrogen`.
+_E_100, _E_211 = -0.5, -0.125
+#: Angular speed of the density's rotation about z: E_211 − E_100.
+HYDROGEN_OMEGA = _E_211 - _E_100
+
+
+def _hydrogen_psi(X, t):
+    """(ψ, ∇ψ) of ψ = ψ_100·e^{−iE₁t} + ψ_211·e^{−iE₂t} (unnormalised: the ratio is what
+    the density's shape and the Bohmian velocity need)."""
+    x, y, z = X[:, 0], X[:, 1], X[:, 2]
+    r = np.sqrt(x**2 + y**2 + z**2) + 1e-12
+    unit = X / r[:, None]
+    p100 = np.exp(-r) / np.sqrt(np.pi)
+    g100 = -p100[:, None] * unit
+    c = 1.0 / (8.0 * np.sqrt(np.pi))
+    damp = np.exp(-r / 2)
+    p211 = c * (x + 1j * y) * damp
+    g211 = c * damp[:, None] * (np.array([1.0, 1j, 0.0])[None, :]
+                                - 0.5 * (x + 1j * y)[:, None] * unit)
+    a, b = np.exp(-1j * _E_100 * t), np.exp(-1j * _E_211 * t)
+    return p100 * a + p211 * b, g100 * a + g211 * b
+
+
+def hydrogen_velocity(X, t):
+    """The Bohmian velocity Im(∇ψ/ψ) (ħ = m = 1): a gradient field, the one AM learns."""
+    psi, grad = _hydrogen_psi(np.asarray(X, dtype=np.float64), t)
+    return np.imag(grad / psi[:, None])
+
+
+def _hydrogen_sample(n, t, rng):
+    """n draws of |ψ_t|² by rejection from ½(ψ_100² + |ψ_211|²) (acceptance ½)."""
+    out = []
+    while sum(len(o) for o in out) < n:
+        m = 2 * n
+        first = rng.random_sample(m) < 0.5
+        r = np.where(first, rng.gamma(3.0, 0.5, m), rng.gamma(5.0, 1.0, m))
+        # Directions: uniform for ψ_100; density ∝ sin²θ on the sphere for ψ_211.
+        u = rng.uniform(-1, 1, m)
+        keep_u = first | (rng.random_sample(m) < 1 - u**2)
+        phi = rng.uniform(0, 2 * np.pi, m)
+        s = np.sqrt(1 - u**2)
+        X = r[:, None] * np.column_stack([s * np.cos(phi), s * np.sin(phi), u])
+        X = X[keep_u]
+        psi, _ = _hydrogen_psi(X, t)
+        r_k = np.linalg.norm(X, axis=1)
+        p100 = np.exp(-r_k) / np.sqrt(np.pi)
+        p211 = (1 / (8 * np.sqrt(np.pi))) * np.hypot(X[:, 0], X[:, 1]) * np.exp(-r_k / 2)
+        accept = rng.random_sample(len(X)) * 2 * (p100**2 + p211**2) < np.abs(psi) ** 2
+        out.append(X[accept])
+    return np.concatenate(out)[:n]
+
+
+def make_hydrogen(n_per_time=500, n_times=101, t_end=np.pi / (2 * HYDROGEN_OMEGA),
+                  random_state=None):
+    """Dense snapshots of |ψ_t|² for an equal superposition of hydrogen's ψ_100 and ψ_211.
+
+    The paper's Schrödinger experiment (Neklyudov et al. 2023, §5): the density rotates
+    about z at ``HYDROGEN_OMEGA`` (a quarter turn over the default span), and its
+    Bohmian velocity :func:`hydrogen_velocity` is a gradient field. Returns (X, t).
+    """
+    rng = np.random.RandomState(random_state)
+    times = np.linspace(0.0, t_end, n_times)
+    X = np.concatenate([_hydrogen_sample(n_per_time, s, rng) for s in times])
+    return X, np.repeat(times, n_per_time)
+
+
+def hydrogen_exact_flow(X0, t0, t1, n_steps=400):
+    """Points ``X0`` at ``t0`` carried by the Bohmian velocity to ``t1`` (RK4)."""
+    x, h = np.asarray(X0, dtype=np.float64).copy(), (t1 - t0) / n_steps
+    for k in range(n_steps):
+        s = t0 + k * h
+        k1 = hydrogen_velocity(x, s)
+        k2 = hydrogen_velocity(x + h / 2 * k1, s + h / 2)
+        k3 = hydrogen_velocity(x + h / 2 * k2, s + h / 2)
+        k4 = hydrogen_velocity(x + h * k3, s + h)
+        x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x

@@ -38,14 +38,15 @@ from .methods import (
     grid_methods,
     peer_methods,
 )
-from .protocols import (ablation, accuracy, callbacks, generative, gpu, memory, speed, targets,
-                        tta, tuned)
+from .protocols import (ablation, accuracy, callbacks, draws, generative, gpu, memory, speed,
+                        targets, tta, tuned)
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
 SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets", "tta",
-            "generative", "ablation", "gpu")
-STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta", "generative", "ablation", "gpu")
+            "generative", "ablation", "gpu", "draws")
+STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta", "generative", "ablation", "gpu",
+              "draws")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -151,7 +152,8 @@ def run_tuned(datasets, seeds, data_dir, name, out_dir, machine):
 def run_standalone(section, name, out_dir, machine, **kwargs):
     """A standalone section (``memory``, ``callbacks``, ``targets``, ``tta``): its files."""
     module = {"memory": memory, "callbacks": callbacks, "targets": targets, "tta": tta,
-              "generative": generative, "ablation": ablation, "gpu": gpu}[section]
+              "generative": generative, "ablation": ablation, "gpu": gpu,
+              "draws": draws}[section]
     log(f"== {section}")
     records = module.run(**kwargs)
     md = module.markdown(records, machine)
@@ -256,6 +258,8 @@ def _run_standalone_sections(sections, args, data_dir, real_tuned, machine):
         elif section == "ablation":
             run_standalone(section, own, args.out_dir, machine,
                            seeds=SEEDS[: args.seeds or 3], data_dir=data_dir)
+        elif section == "draws":
+            run_standalone(section, own, args.out_dir, machine, n_draws=args.seeds or 5)
         else:
             run_standalone(section, own, args.out_dir, machine)
 

@@ -164,8 +164,8 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             units=self._units if warm else None,
         )
-        potential = self._starting_potential(X.shape[1], hidden_layer_sizes,
-                                             plan.potential_seed, plan.device)
+        potential = plan.network(self._starting_potential(X.shape[1], hidden_layer_sizes,
+                                                          plan.potential_seed, plan.device))
         generator = torch_generator(plan.generator_seed, plan.device)
         noise_seed = None
         if plan.dynamics.stochastic:  # the default noise of pushes
@@ -175,7 +175,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         fitted = fitted_attributes(
             plan.units, plan.dynamics, plan.policy, times=plan.units.from_tau(plan.snapshots.times),
             source_samples=plan.source_samples, device=plan.device,
-            hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed)
+            hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed, moments=plan.moments)
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
         early = None if plan.validation is None else EarlyStopping(
             plan.validation, every=VALIDATION_EVERY, patience=self.n_iter_no_change, tol=self.tol)

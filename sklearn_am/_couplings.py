@@ -11,12 +11,14 @@ NumPy and POT, and torch for the log-domain Sinkhorn; nothing here sees an estim
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import ot
 import torch
 
-__all__ = ["OT_BATCH_SIZE", "entropic_reg", "pair", "pair_pool", "plan"]
+__all__ = ["OT_BATCH_SIZE", "UnbalancedPool", "entropic_reg", "pair", "pair_pool", "plan",
+           "unbalanced_marginals", "unbalanced_pool"]
 
 #: Points per side of one entropic-OT solve (Brownian-bridge pools): the blur of
 #: the entropic plan makes the minibatch bias smaller than for exact OT.
@@ -186,3 +188,90 @@ def pair_pool(n_a, n_b, n_pairs, rng, *, method="independent", points=None, reg=
         idx_a.append(ia)
         idx_b.append(ib[cols])
     return np.concatenate(idx_a), np.concatenate(idx_b)
+
+
+#: Iterations of the unbalanced Sinkhorn at each ε-scaling stage above the target, and
+#: at the target ε.
+UNBALANCED_STAGE_ITER = 10
+UNBALANCED_FINAL_ITER = 200
+#: Points per side of one unbalanced solve; larger snapshots are subsampled in rounds.
+UNBALANCED_MAX_POINTS = 1024
+
+
+def unbalanced_marginals(A, B, mass_a, mass_b, rho, eps):
+    """Marginals (p, q) of the KL-unbalanced entropic OT plan between two point sets.
+
+    Point i of A carries mass ``mass_a / len(A)`` and point j of B ``mass_b / len(B)``;
+    the plan minimises ⟨π, C⟩ + ρ·KL(π1 | a) + ρ·KL(πᵀ1 | b) + ε·KL(π | a⊗b) for the
+    squared-Euclidean cost C: log-domain Sinkhorn, ε-scaled from the median cost down.
+
+    Returns
+    -------
+    p : ndarray of shape (len(A),)
+    q : ndarray of shape (len(B),)
+    C : ndarray of shape (len(A), len(B))
+        The cost matrix.
+    """
+    C = torch.as_tensor(ot.dist(np.asarray(A, np.float64), np.asarray(B, np.float64)))
+    m, n = C.shape
+    log_a = torch.full((m,), math.log(mass_a / m), dtype=torch.float64)
+    log_b = torch.full((n,), math.log(mass_b / n), dtype=torch.float64)
+    f = torch.zeros(m, dtype=torch.float64)
+    g = torch.zeros(n, dtype=torch.float64)
+    stages, e = [], float(C.median())
+    while e > eps:
+        stages.append(e)
+        e /= 2
+    for i, e in enumerate([*stages, eps]):
+        damping = rho / (rho + e)  # the KL marginal penalty's shrinkage of each update
+        final = i == len(stages)
+        for _ in range(UNBALANCED_FINAL_ITER if final else UNBALANCED_STAGE_ITER):
+            f = -damping * e * torch.logsumexp(log_b[None, :] + (g[None, :] - C) / e, dim=1)
+            g = -damping * e * torch.logsumexp(log_a[:, None] + (f[:, None] - C) / e, dim=0)
+    log_plan = log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - C) / eps
+    return (torch.logsumexp(log_plan, dim=1).exp().numpy(),
+            torch.logsumexp(log_plan, dim=0).exp().numpy(), C.numpy())
+
+
+class UnbalancedPool(NamedTuple):
+    """Pairs of an unbalanced coupling and the mass factors of their two ends."""
+
+    idx_a: np.ndarray  # rows of A
+    idx_b: np.ndarray  # rows of B
+    log_a: np.ndarray  # log(a_i / p_i): the row's mass over its share in the plan
+    log_b: np.ndarray  # log(b_j / q_j)
+    mass: float  # the plan's total mass
+
+
+def unbalanced_pool(A, B, mass_a, mass_b, n_pairs, rng, *, rho, eps,
+                    max_points=UNBALANCED_MAX_POINTS):
+    """Pairs (i, j) drawn ∝ a sharp plan between the unbalanced marginals of A and B.
+
+    The marginals (p, q) come from :func:`unbalanced_marginals`; the pairing is then
+    exact OT between them (sharp, as for balanced pools), and each pair keeps the
+    log mass factors of its ends, so that a path's mass can change from a_i/p_i to
+    b_j/q_j: where q exceeds b the coupling created mass, where p falls short of a
+    it destroyed it.
+
+    Returns
+    -------
+    UnbalancedPool
+    """
+    n_a, n_b = len(A), len(B)
+    rounds = 1 if max(n_a, n_b) <= max_points else \
+        max(1, math.ceil(n_pairs / min(n_a, n_b, max_points)))
+    per_round = math.ceil(n_pairs / rounds)
+    parts, totals = [], []
+    for _ in range(rounds):
+        sa = np.arange(n_a) if n_a <= max_points else np.sort(rng.choice(n_a, max_points, False))
+        sb = np.arange(n_b) if n_b <= max_points else np.sort(rng.choice(n_b, max_points, False))
+        p, q, C = unbalanced_marginals(A[sa], B[sb], mass_a, mass_b, rho, eps)
+        P = ot.emd(p / p.sum(), q / q.sum(), C, numItermax=_EMD_MAX_ITER)
+        rows, cols = np.nonzero(P > 0)
+        pick = rng.choice(len(rows), size=per_round, p=P[rows, cols] / P[rows, cols].sum())
+        i, j = rows[pick], cols[pick]
+        parts.append((sa[i], sb[j], np.log(mass_a / len(sa) / p[i]),
+                      np.log(mass_b / len(sb) / q[j])))
+        totals.append(0.5 * (p.sum() + q.sum()))
+    return UnbalancedPool(*(np.concatenate(column) for column in zip(*parts)),
+                          float(np.mean(totals)))

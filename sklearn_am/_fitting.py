@@ -24,6 +24,7 @@ import torch
 
 from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
+from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moment_fit
 from ._paths import Snapshots
 from ._units import Units
 
@@ -55,6 +56,14 @@ class FitPlan(NamedTuple):
     potential_seed: Optional[int]  # of a fresh network's weights (None: warm start)
     validation: Optional[Callable]  # ``loss(potential)`` on fixed held-out draws, or None
     source_samples: np.ndarray  # rows of the earliest time, user units (for ``sample``)
+    moments: Optional[GaussianMoments]  # of the Gaussian base field, where the policy says
+
+    def network(self, potential):
+        """The network to train: ``potential``, on the Gaussian base field where the
+        plan has one (a fresh fit; a warm start keeps its network as it is)."""
+        if self.moments is None or self.potential_seed is None:
+            return potential
+        return ResidualOnBase(GaussianBase(self.moments), potential).to(self.device)
 
     def loss_fn(self, generator):
         """``loss(potential, batch)`` of the training loop."""
@@ -174,8 +183,10 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
                                    policy.validation_interpolation)
         validation = fixed_loss(scored_loss(dynamics, policy.objective), checker,
                                 HELD_OUT_POINTS, device)
+    moments = moment_fit(snapshots) if policy.gaussian_base else None
     return FitPlan(units, dynamics, policy, snapshots, sampler, device, generator_seed,
-                   potential_seed, validation, np.asarray(X[first[keep]], dtype=np.float64))
+                   potential_seed, validation, np.asarray(X[first[keep]], dtype=np.float64),
+                   moments)
 
 
 def scored_loss(dynamics, objective):
@@ -184,7 +195,7 @@ def scored_loss(dynamics, objective):
 
 
 def fitted_attributes(units, dynamics, policy, *, times, source_samples, device,
-                      hidden_layer_sizes, noise_seed=None, training=None):
+                      hidden_layer_sizes, noise_seed=None, moments=None, training=None):
     """Every fitted attribute of a snapshot estimator, in one dict.
 
     Parameters
@@ -199,6 +210,8 @@ def fitted_attributes(units, dynamics, policy, *, times, source_samples, device,
     hidden_layer_sizes : tuple of int or None
     noise_seed : int, default=None
         Default seed of stochastic pushes (stochastic dynamics only).
+    moments : GaussianMoments, default=None
+        Of the Gaussian base field the network was trained on, if any.
     training : dict, default=None
         ``potential_``, ``loss_curve_``, ``n_iter_`` and the validation attributes
         (``_training.validation_attributes``); None before training.
@@ -209,6 +222,7 @@ def fitted_attributes(units, dynamics, policy, *, times, source_samples, device,
         "hidden_layer_sizes_": hidden_layer_sizes, "interpolation_": policy.interpolation,
         "objective_": policy.objective, "times_": np.asarray(times, dtype=np.float64),
         "device_": str(device), "source_samples_": source_samples, "_dynamics": dynamics,
+        "gaussian_base_": None if moments is None else dict(moments._asdict()),
         **dynamics.fitted_attributes(units),
     }
     if dynamics.stochastic:

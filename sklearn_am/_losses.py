@@ -31,6 +31,7 @@ __all__ = [
     "laplacian_hutchinson",
     "regression_loss",
     "uam_integrand",
+    "uam_regression_loss",
 ]
 
 
@@ -52,6 +53,7 @@ class Batch(NamedTuple):
     t: torch.Tensor  # (n,)
     w: torch.Tensor  # (n,)
     v: Optional[torch.Tensor] = None  # (n, d) path velocity ẋ at x; None off paths
+    g: Optional[torch.Tensor] = None  # (n,) growth rate d log w/dt along the path; None if none
 
 
 def am_integrand(potential, x, t):
@@ -179,6 +181,21 @@ def action_loss(potential, batch, integrand=am_integrand, **integrand_kwargs):
     ).sum()
     interior = (batch.w * integrand(potential, batch.x, batch.t, **integrand_kwargs)).sum()
     return boundary + interior
+
+
+def uam_regression_loss(potential, batch, *, growth_scale):
+    """½ ∫ E_w[‖∇ₓs − ẋ‖² + (λs − γ)²/λ] dt: the uAM objective along weighted paths.
+
+    Along paths x_t whose mass w_t changes at rate γ = d log w/dt (``batch.g``),
+    d/dt[w·s(x_t, t)] = w·(∂ₜs + ⟨∇ₓs, ẋ⟩ + γ·s); telescoping the boundary terms
+    turns :func:`action_loss` with :func:`uam_integrand` into a regression of ∇ₓs
+    onto ẋ and of the growth rate λ·s onto γ, weighted by the mass along the paths
+    (the same minimiser, up to a constant, with lower variance).
+    """
+    s, grad_x, _ = potential.derivatives(batch.x, batch.t)
+    motion = 0.5 * (grad_x - batch.v).square().sum(dim=-1)
+    growth = 0.5 * (growth_scale * s - batch.g).square() / growth_scale
+    return (batch.w * (motion + growth)).sum()
 
 
 def regression_loss(potential, batch):

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from ._couplings import entropic_reg, pair_pool
+from ._couplings import entropic_reg, pair_pool, unbalanced_pool
 from ._losses import Batch
 from ._units import CHUNK_ROWS
 
@@ -37,6 +37,7 @@ __all__ = [
     "LinearPath",
     "QuadratureSampler",
     "Snapshots",
+    "UnbalancedInterpolationSampler",
     "low_discrepancy_uniform",
     "make_sampler",
     "relative_steps",
@@ -290,17 +291,19 @@ class InterpolationSampler:
                                              device=device)
 
     def _pairs(self, k, generator):
+        """Row indices (a, b) of one pair per entry of ``k``, and their pool indices
+        (None for independent pairs)."""
         snaps = self.snapshots
         if self.coupling == "independent":
-            return snaps.draw_rows(k, generator), snaps.draw_rows(k + 1, generator)
+            return snaps.draw_rows(k, generator), snaps.draw_rows(k + 1, generator), None
         u = torch.rand(k.shape, generator=generator, device=snaps.device, dtype=torch.float64)
         j = self._pool_offsets[k] + (u * self._pool_sizes[k]).long().clamp_max(
             self._pool_sizes[k] - 1
         )
-        return self._pool_a[j], self._pool_b[j]
+        return self._pool_a[j], self._pool_b[j], j
 
-    def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am._losses.Batch`: ``batch_size`` points per interval.
+    def _times(self, batch_size, generator):
+        """(interval k, fraction λ, time τ, quadrature weight) of every interior point.
 
         With at most ``FULL_BATCH_INTERVALS`` intervals every interval gets
         ``batch_size`` points at stratified (low-discrepancy) fractions λ; with more,
@@ -316,24 +319,91 @@ class InterpolationSampler:
             lam = torch.remainder(shift.repeat_interleave(batch_size) + _GOLDEN_STEP
                                   * steps.repeat(n_int), 1.0)
             tau = snaps.knots[k] + lam * self._dt[k]
-            quadrature = self._dt[k] / batch_size
-        else:
-            total = FULL_BATCH_INTERVALS * batch_size
-            tau = snaps.knots[0] + snaps.span * low_discrepancy_uniform(
-                total, generator, snaps.device)
-            k = (torch.searchsorted(snaps.knots, tau, right=True) - 1).clamp(0, n_int - 1)
-            lam = ((tau - snaps.knots[k]) / self._dt[k]).clamp(0.0, 1.0)
-            quadrature = torch.full_like(lam, snaps.span / total)
-        ia, ib = self._pairs(k, generator)
+            return k, lam, tau, self._dt[k] / batch_size
+        total = FULL_BATCH_INTERVALS * batch_size
+        tau = snaps.knots[0] + snaps.span * low_discrepancy_uniform(total, generator,
+                                                                    snaps.device)
+        k = (torch.searchsorted(snaps.knots, tau, right=True) - 1).clamp(0, n_int - 1)
+        lam = ((tau - snaps.knots[k]) / self._dt[k]).clamp(0.0, 1.0)
+        return k, lam, tau, torch.full_like(lam, snaps.span / total)
+
+    def _mass(self, k, lam, j):
+        """The mass along each path, geometric between the snapshots' masses (exact for
+        a constant growth rate), and the paths' growth rates (None: not known)."""
+        masses = self.snapshots.masses
+        return masses[k] ** (1.0 - lam) * masses[k + 1] ** lam, None
+
+    def draw(self, batch_size, generator):
+        """A :class:`~sklearn_am._losses.Batch`: interior points on the paths of pairs
+        (times as :meth:`_times` says), and the two boundary snapshots."""
+        snaps = self.snapshots
+        k, lam, tau, quadrature = self._times(batch_size, generator)
+        ia, ib, j = self._pairs(k, generator)
         lam_x, dt = lam.to(snaps.dtype), self._dt[k].to(snaps.dtype)
         a, b = snaps.x[ia], snaps.x[ib]
         x = self.path.sample(a, b, lam_x, dt, generator)
-        # Mass along the path: geometric interpolation, exact for constant growth.
-        mass = snaps.masses[k] ** (1.0 - lam_x) * snaps.masses[k + 1] ** lam_x
+        mass, growth = self._mass(k, lam_x, j)
         w = mass * quadrature.to(snaps.dtype)
         (x0, t0, w0), (x1, t1, w1) = snaps.boundary(batch_size, generator)
         return Batch(x0, t0, w0, x1, t1, w1, x, tau.to(snaps.dtype), w,
-                     self.path.velocity(a, b, lam_x, dt))
+                     self.path.velocity(a, b, lam_x, dt), growth)
+
+
+class UnbalancedInterpolationSampler(InterpolationSampler):
+    """Straight paths between the pairs of an unbalanced coupling, with mass per path.
+
+    Each interval's pairs come from :func:`~sklearn_am._couplings.unbalanced_pool`: a
+    sharp plan between the marginals (p, q) of a KL-unbalanced OT plan. A pair (i, j)
+    carries a mass that changes geometrically from a_i/p_i to b_j/q_j (times the
+    plan's mass), so the paths' marginals are the snapshots at both ends and their
+    growth rate γ = log((b_j/q_j)/(a_i/p_i))/Δt is local: mass is created where the
+    snapshots gain it, not carried across from elsewhere.
+
+    Parameters
+    ----------
+    snapshots : Snapshots
+        With their masses (relative to the first time's).
+    n_draws, rng
+        As for :class:`InterpolationSampler`.
+    rho : float
+        KL penalty of the marginals (model units of the squared-Euclidean cost).
+    eps : float
+        Entropic blur of the unbalanced plan.
+    """
+
+    def __init__(self, snapshots, n_draws, rng, rho, eps):
+        self.snapshots = snaps = snapshots
+        self.path = LinearPath()
+        self.coupling = "unbalanced"
+        dt = np.diff(snaps.times)
+        self._dt = torch.as_tensor(dt, dtype=torch.float64, device=snaps.device)
+        masses = snaps.masses.cpu().numpy().astype(np.float64)
+        pools = []
+        for k in range(snaps.n_times - 1):
+            n_a, n_b = snaps.counts[k], snaps.counts[k + 1]
+            n_pairs = min(int(n_draws) + 1, _POOL_OVERSAMPLING * max(n_a, n_b), _POOL_MAX_PAIRS)
+            pools.append(unbalanced_pool(snaps.snapshot(k), snaps.snapshot(k + 1), masses[k],
+                                         masses[k + 1], n_pairs, rng, rho=rho, eps=eps))
+        device, dtype = snaps.device, snaps.dtype
+        sizes = [len(pool.idx_a) for pool in pools]
+        self._pool_a = torch.as_tensor(np.concatenate(
+            [pool.idx_a + snaps.offsets[k] for k, pool in enumerate(pools)]), device=device)
+        self._pool_b = torch.as_tensor(np.concatenate(
+            [pool.idx_b + snaps.offsets[k + 1] for k, pool in enumerate(pools)]), device=device)
+        self._log_a = torch.as_tensor(np.concatenate([pool.log_a for pool in pools]),
+                                      dtype=dtype, device=device)
+        self._log_b = torch.as_tensor(np.concatenate([pool.log_b for pool in pools]),
+                                      dtype=dtype, device=device)
+        self._log_totals = torch.as_tensor(np.log([pool.mass for pool in pools]), dtype=dtype,
+                                           device=device)
+        self._pool_sizes = torch.as_tensor(sizes, device=device)
+        self._pool_offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(sizes)[:-1]]),
+                                             device=device)
+
+    def _mass(self, k, lam, j):
+        log_a, log_b = self._log_a[j], self._log_b[j]
+        mass = torch.exp(self._log_totals[k] + (1.0 - lam) * log_a + lam * log_b)
+        return mass, (log_b - log_a) / self._dt[k].to(lam.dtype)
 
 
 class QuadratureSampler:

@@ -16,6 +16,7 @@ import threading
 import torch
 
 from ._device import MAX_SEED, torch_generator
+from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase
 from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
 from ._version import __version__
 from .networks import MLPPotential, as_potential
@@ -125,6 +126,9 @@ class PotentialParamsMixin:
         super().__setstate__(state)
         if isinstance(self.__dict__.get("potential_"), dict):
             network = self._build_potential(self.n_features_in_, self.hidden_layer_sizes_)
+            moments = self.__dict__.get("gaussian_base_")
+            if moments is not None:  # trained as a residual on a Gaussian base field
+                network = ResidualOnBase(GaussianBase(GaussianMoments(**moments)), network)
             self.potential_ = restore_module(network, self.potential_)
 
 

@@ -62,8 +62,16 @@ class UnbalancedActionMatching(BaseActionMatching):
     ``growth_scale`` = λ' and ``growth_scale_`` = λ = λ'/a²; the growth rate in
     the user's units (1/time) is g = λ·s = λ'·s'/T, which :meth:`growth` returns.
 
-    **Mass between snapshots** is interpolated geometrically along the paths
-    (exact for a constant growth rate).
+    **Paths between snapshots** (``interpolation="ot"``, the default on sparse
+    snapshots) join the pairs of an unbalanced optimal-transport coupling
+    (KL-penalised marginals, ρ = 4/λ' in model units): each pair's mass changes
+    geometrically from its share of one snapshot to its share of the next, so mass
+    is created or lost where the snapshots gain or lose it rather than carried
+    between distant regions. On these paths the objective is fitted in its
+    regression form, ½∫E_w[‖∇ₓs − ẋ‖² + (λs − γ)²/λ] dt with γ the pair's growth
+    rate (the same minimiser as the action form, with lower variance). On the other
+    interpolations mass is interpolated geometrically between the snapshots' masses
+    and the action form is used.
 
     **Weights.** The fitted model depends on the data only through the weighted
     population at each time: rows are put in a canonical order, rows of zero

@@ -117,5 +117,5 @@ def test_slowly_spreading_gaussian_keeps_its_field():
 
     X, t, truth = make_diffusing_gaussian(1200, random_state=1, return_truth=True)
     model = ActionMatchingRegressor(random_state=1).fit(X, t)
-    assert model._dynamics.objective == "action"
+    assert model.objective_ == "action"
     assert relative_velocity_mse(model, truth, (0.3, 0.5)) < 0.1

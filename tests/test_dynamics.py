@@ -207,7 +207,10 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
     assert noisy.plan(snapshots, "auto") == FitPolicy("bridge", "action", "bridge")
     # σ ≡ 0 is plain transport, with its plan.
     assert NoisyTransport(sigma=0.0).bind(units).plan(snapshots, "ot") == policy
-    assert GrowingTransport().plan(snapshots, "ot") == FitPolicy("ot", "action", "ot")
+    # Growth: regression on unbalanced-OT paths (they carry growth rates), else action.
+    assert GrowingTransport().plan(snapshots, "ot") == FitPolicy("ot", "regression", "ot")
+    assert GrowingTransport().plan(snapshots, "independent") == FitPolicy(
+        "independent", "action", "independent")
 
 
 def test_dense_snapshots_resolve_auto_to_quadrature():

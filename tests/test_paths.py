@@ -375,3 +375,59 @@ def test_noise_paths_share_the_path_interface():
     finite = (vp.mean(eps, x, tau_in + h) - vp.mean(eps, x, tau_in - h)) / (2 * h)
     assert_allclose(vp.velocity(eps, x, tau_in, 1.0), finite, rtol=1e-5, atol=1e-6)
     assert not SampledPath(lambda X, t, rng: X).has_velocity
+
+
+def test_unbalanced_pool_creates_mass_where_it_appears():
+    """Two still clusters, one doubling: the unbalanced coupling pairs within clusters
+    and gives the doubling one a growth factor 2; balanced OT moves mass across."""
+    from sklearn_am._couplings import pair_pool, unbalanced_pool
+
+    rng = np.random.RandomState(0)
+    A = np.vstack([rng.normal(size=(200, 2)) * 0.3 + [-3, 0],
+                   rng.normal(size=(200, 2)) * 0.3 + [3, 0]])
+    B = np.vstack([rng.normal(size=(200, 2)) * 0.3 + [-3, 0],
+                   rng.normal(size=(400, 2)) * 0.3 + [3, 0]])
+    pool = unbalanced_pool(A, B, 1.0, 1.5, 4000, rng, rho=4.0, eps=0.02)
+    left_a, left_b = pool.idx_a < 200, pool.idx_b < 200
+    assert np.mean(left_a != left_b) < 0.005
+    growth = pool.log_b - pool.log_a
+    assert abs(growth[left_a].mean()) < 0.05
+    assert abs(growth[~left_a].mean() - np.log(2.0)) < 0.05
+    ia, ib = pair_pool(400, 600, 4000, rng, method="exact", points=(A, B))
+    assert np.mean((ia < 200) != (ib < 200)) > 0.1  # what the balanced coupling does
+
+
+def test_uam_regression_form_equals_action_form_up_to_a_constant():
+    """Along weighted straight paths (mass w_λ = w_a^(1−λ) w_b^λ, rate γ = log(w_b/w_a)),
+    the uAM action equals ½∫E_w[‖∇s − ẋ‖² + (λs − γ)²/λ] dt minus a constant, for any s."""
+    from numpy.polynomial.legendre import leggauss
+
+    from sklearn_am._losses import Batch, action_loss, uam_integrand, uam_regression_loss
+    from sklearn_am.networks import MLPPotential
+
+    gen = torch.Generator().manual_seed(0)
+    n, d, lam_scale = 30, 2, 0.7
+    a = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    b = a + torch.tensor([1.0, -0.5], dtype=torch.float64)
+    wa = torch.rand(n, generator=gen, dtype=torch.float64) + 0.5
+    wb = wa * torch.exp(torch.randn(n, generator=gen, dtype=torch.float64) * 0.3)
+    nodes, weights = leggauss(32)
+    lam = torch.as_tensor((nodes + 1) / 2)
+    w_lam = torch.as_tensor(weights / 2)
+    x = (a[None] + lam[:, None, None] * (b - a)[None]).reshape(-1, d)
+    t = lam.repeat_interleave(n)
+    mass = (wa[None] ** (1 - lam[:, None]) * wb[None] ** lam[:, None]) / n
+    w = (w_lam[:, None] * mass).reshape(-1)
+    v = (b - a).repeat(len(lam), 1)
+    g = torch.log(wb / wa).repeat(len(lam))
+    batch = Batch(a, torch.zeros(n, dtype=torch.float64), wa / n,
+                  b, torch.ones(n, dtype=torch.float64), wb / n, x, t, w, v, g)
+    constant = 0.5 * (w * (v.square().sum(1) + g.square() / lam_scale)).sum().item()
+    for seed in range(3):
+        torch.manual_seed(seed)
+        net = MLPPotential(d, (16, 16)).double()
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.5)
+        action = action_loss(net, batch, uam_integrand, growth_scale=lam_scale).item()
+        regression = uam_regression_loss(net, batch, growth_scale=lam_scale).item()
+        assert abs(action - (regression - constant)) < 1e-8 * max(1.0, abs(action))

@@ -11,6 +11,11 @@
 - **dense** (``make_gaussian_transport`` at 51 times, ``make_orbit`` at 51 times, 2000
   rows each): relative velocity MSE with the defaults (``interpolation="auto"``) and
   with each interpolation forced, so the rule is checked against the best setting;
+- **hydrogen** (``benchmarks.data.make_hydrogen``: the paper's Schrödinger experiment, 101
+  dense slices × 500 rows of |ψ_t|² for ψ_100 + ψ_211, a quarter turn about z): average
+  |MMD²| (``metrics.mmd``, unbiased) at s = 0.1 … 1 of the span between 1000 fresh rows of |ψ_s|²
+  and 1000 fresh rows of |ψ_0|² pushed to s, beside the same for the exact Bohmian flow
+  (the floor of the sample sizes);
 - **push**: field evaluations per point of ``transform`` and its error against a
   converged solve (Dopri5 at 1e-9), on the fitted mouse and EMT models.
 
@@ -24,8 +29,10 @@ import numpy as np
 from sklearn_am import ActionMatchingRegressor, EntropicActionMatching, UnbalancedActionMatching
 from sklearn_am.datasets import make_diffusing_gaussian, make_gaussian_transport, make_orbit
 
+from sklearn_am.metrics import mmd
+
 from ..common import log, markdown_table, mean_std, relative_velocity_error
-from ..data import load_real
+from ..data import _hydrogen_sample, hydrogen_exact_flow, load_real, make_hydrogen
 from .rollout import rollout_distances
 
 DIFFUSION_TIMES = (0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.95)
@@ -77,12 +84,16 @@ def real_case(name, cls, seed, data_dir=None, params=None):
     return rec, est
 
 
-def diffusion_case(sigma, seed, cls=None, params=None):
-    """Relative velocity MSE at ``DIFFUSION_TIMES`` (``cls``: AM or eAM by ``sigma``)."""
+def diffusion_case(sigma, seed, cls=None, params=None, model_seed=None):
+    """Relative velocity MSE at ``DIFFUSION_TIMES`` (``cls``: AM or eAM by ``sigma``).
+
+    ``seed`` draws the data; ``model_seed`` (default: ``seed``) seeds the estimator.
+    """
     if cls is None:
         cls = ActionMatchingRegressor if sigma is None else EntropicActionMatching
     X, t = make_diffusing_gaussian(1200, random_state=seed)
-    est = cls(random_state=seed, **({} if sigma is None else {"sigma": sigma}), **(params or {}))
+    est = cls(random_state=seed if model_seed is None else model_seed,
+              **({} if sigma is None else {"sigma": sigma}), **(params or {}))
     fit_s = _fit(est, X, t)
     rng = np.random.RandomState(1234)
     errors = []
@@ -94,7 +105,8 @@ def diffusion_case(sigma, seed, cls=None, params=None):
         errors.append(float(np.sum((est.velocity(P, s) - drift) ** 2) / scale))
     rec = _base_record("diffusion" if sigma is None else f"diffusion eAM σ={sigma:g}", est,
                        seed, fit_s)
-    rec.update(velocity=errors, velocity_max=max(errors))
+    rec.update(velocity=errors, velocity_max=max(errors), draw=seed,
+               model_seed=seed if model_seed is None else model_seed)
     return rec
 
 
@@ -131,6 +143,29 @@ def dense_case(name, seed, interpolation="auto"):
     return rec
 
 
+#: Fractions of the span at which the hydrogen case is scored, and rows per sample.
+HYDROGEN_FRACTIONS = tuple(np.linspace(0.1, 1.0, 10))
+HYDROGEN_ROWS = 1000
+
+
+def hydrogen_case(seed, params=None):
+    """Average MMD² of pushed against fresh |ψ_s|² rows, and the exact flow's."""
+    X, t = make_hydrogen(500, 101, random_state=seed)
+    est = ActionMatchingRegressor(random_state=seed, **(params or {}))
+    fit_s = _fit(est, X, t)
+    rng = np.random.RandomState(1000 + seed)
+    X0 = _hydrogen_sample(HYDROGEN_ROWS, 0.0, rng)
+    ours, exact = [], []
+    for fraction in HYDROGEN_FRACTIONS:
+        s = fraction * t.max()
+        reference = _hydrogen_sample(HYDROGEN_ROWS, s, rng)
+        ours.append(abs(mmd(est.push(X0, 0.0, s), reference, unbiased=True)))
+        exact.append(abs(mmd(hydrogen_exact_flow(X0, 0.0, s, 200), reference, unbiased=True)))
+    rec = _base_record("hydrogen", est, seed, fit_s)
+    rec.update(mmd=float(np.mean(ours)), mmd_exact=float(np.mean(exact)))
+    return rec
+
+
 def push_cost(name, est, X0):
     """Field evaluations per point of ``transform`` and its error against a converged solve."""
     import torch
@@ -162,7 +197,7 @@ def push_cost(name, est, X0):
             "error_rel_p99": float((error / displacement.clamp_min(1e-12)).quantile(0.99))}
 
 
-CASES = ("real", "diffusion", "gaussian_ot", "dense")
+CASES = ("real", "diffusion", "gaussian_ot", "dense", "hydrogen")
 
 
 def run(seeds=(0, 1, 2), data_dir=None, cases=CASES):
@@ -195,6 +230,11 @@ def run(seeds=(0, 1, 2), data_dir=None, cases=CASES):
                     log(f"  {records[-1]['case']} seed {seed}: mean "
                         f"{records[-1]['velocity_mean']:.4f} ({records[-1]['fit_s']:.0f} s, "
                         f"{records[-1]['interpolation']})")
+        if "hydrogen" in cases:
+            records.append(hydrogen_case(seed))
+            log(f"  hydrogen seed {seed}: MMD² {records[-1]['mmd']:.2e} (exact flow "
+                f"{records[-1]['mmd_exact']:.2e}; {records[-1]['fit_s']:.0f} s, "
+                f"{records[-1]['n_iter']} steps)")
     return records
 
 
@@ -215,6 +255,10 @@ def markdown(records, machine):
         elif "velocity_max" in first and "velocity_mean" not in first:
             value = "max over t: " + _fmt([r["velocity_max"] for r in mine]) + "; per t: " + \
                 " / ".join(f"{v:.3f}" for v in np.mean([r["velocity"] for r in mine], axis=0))
+        elif "mmd" in first:
+            ours, exact = [r["mmd"] for r in mine], [r["mmd_exact"] for r in mine]
+            value = (f"|MMD²| {np.mean(ours):.2e} ± {np.std(ours):.1e} (exact flow "
+                     f"{np.mean(exact):.2e}; ratio {np.mean(ours) / np.mean(exact):.2f})")
         elif "velocity_mean" in first:
             value = "mean " + _fmt([r["velocity_mean"] for r in mine])
             if "velocity_max" in first:

@@ -207,12 +207,20 @@ source_samples_ : ndarray of shape (n_kept, n_features_in_)
 objective_ : {"regression", "action"}
     The Monte Carlo estimator of the loss the fit used (path regression or the
     action form; see ``ActionMatchingRegressor``'s ``objective``).""",
+    "gaussian_base_": """\
+gaussian_base_ : dict or None
+    On slowly changing snapshots (``objective="auto"``), the network is a
+    penalised residual on the gradient field of the Gaussian path whose means
+    and covariances are fitted linearly in time to the snapshots; this holds
+    their polynomial coefficients (``mean_coef``, ``cov_coef``, model units).
+    None otherwise.""",
 }
 
 #: The fitted attributes every estimator has, in the order they are documented.
 COMMON_ATTRIBUTES = (
     "potential_", "times_", "n_iter_", "loss_curve_", "n_features_in_",
-    "feature_names_in_", "device_", "interpolation_", "objective_", "hidden_layer_sizes_",
+    "feature_names_in_", "device_", "interpolation_", "objective_", "gaussian_base_",
+    "hidden_layer_sizes_",
     "x_center_", "x_scale_", "time_origin_", "time_scale_", "source_samples_",
     "validation_scores_", "validation_steps_", "best_validation_score_",
 )
