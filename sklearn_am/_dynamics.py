@@ -219,13 +219,12 @@ class Transport(Dynamics):
         """The AM objective on one batch: path regression where the batch has path
         velocities and ``objective`` says so, the action form otherwise."""
         if batch.v is not None and objective == "regression":
-            loss = regression_loss(potential, batch)
-        else:
-            loss = action_loss(potential, batch, am_integrand)
-        penalty = getattr(potential, "residual_penalty", None)  # a network on a base field
-        if penalty is not None and potential.training:
-            loss = loss + penalty(batch)
-        return loss
+            return regression_loss(potential, batch)
+        # A network trained on a base field (``_gaussian_base``) pays for its residual.
+        penalised = getattr(potential, "penalised_integrand", None)
+        if penalised is not None and potential.training:
+            return action_loss(potential, batch, lambda net, x, t: penalised(x, t))
+        return action_loss(potential, batch, am_integrand)
 
     def sampler(self, snapshots, interpolation, rng, n_draws):
         return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws)

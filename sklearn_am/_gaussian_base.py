@@ -150,7 +150,10 @@ class ResidualOnBase(Potential):
         s, g, dt = self.net.derivatives(x, t, create_graph=create_graph)
         return s0 + s, g0 + g, d0 + dt
 
-    def residual_penalty(self, batch):
-        """λ·Σ w‖∇ₓr‖² over the batch's interior points (``RESIDUAL_PENALTY``)."""
-        _, grad_r, _ = self.net.derivatives(batch.x, batch.t)
-        return RESIDUAL_PENALTY * (batch.w * grad_r.square().sum(dim=-1)).sum()
+    def penalised_integrand(self, x, t):
+        """½‖∇ₓs‖² + ∂ₜs + λ‖∇ₓr‖²: the AM integrand with the residual's penalty
+        (``RESIDUAL_PENALTY``), from one pass through the network."""
+        s0, g0, d0 = self.base.derivatives(x, t)
+        _, g, dt = self.net.derivatives(x, t)
+        return (0.5 * (g0 + g).square().sum(dim=-1) + d0 + dt
+                + RESIDUAL_PENALTY * g.square().sum(dim=-1))
