@@ -13,7 +13,6 @@ integrated. Nothing else is overridden.
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -22,6 +21,7 @@ from sklearn.utils.validation import validate_data
 from ._device import MAX_SEED, resolve_device, torch_generator
 from ._dynamics import Transport
 from ._fitting import check_finite_outputs, fitted_attributes, prepare_fit
+from ._gaussian_base import GaussianMoments
 from ._inference import SnapshotInferenceMixin, _deterministic
 from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
@@ -166,6 +166,8 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         )
         potential = plan.network(self._starting_potential(X.shape[1], hidden_layer_sizes,
                                                           plan.potential_seed, plan.device))
+        # A warm start keeps its network, and with it the base field it was trained on.
+        moments = _stored_moments(self) if warm else plan.moments
         generator = torch_generator(plan.generator_seed, plan.device)
         noise_seed = None
         if plan.dynamics.stochastic:  # the default noise of pushes
@@ -175,7 +177,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         fitted = fitted_attributes(
             plan.units, plan.dynamics, plan.policy, times=plan.units.from_tau(plan.snapshots.times),
             source_samples=plan.source_samples, device=plan.device,
-            hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed, moments=plan.moments)
+            hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed, moments=moments)
         previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
         early = None if plan.validation is None else EarlyStopping(
             plan.validation, every=VALIDATION_EVERY, patience=self.n_iter_no_change, tol=self.tol)
@@ -250,3 +252,9 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _stored_moments(estimator):
+    """The ``GaussianMoments`` of a fitted estimator's base field (None: none)."""
+    stored = getattr(estimator, "gaussian_base_", None)
+    return None if stored is None else GaussianMoments(**stored)

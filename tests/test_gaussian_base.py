@@ -81,10 +81,15 @@ def test_slow_snapshots_fit_a_residual_on_the_base_and_persist():
     again = pickle.loads(pickle.dumps(model))
     assert isinstance(again.potential_, ResidualOnBase)
     assert_allclose(again.velocity(P, 0.5), model.velocity(P, 0.5), rtol=1e-6)
-    # Warm start keeps the network (and its base) as it is.
-    model.set_params(warm_start=True).fit(X, t)
+    # Warm start keeps the network, its base and the base's attribute as they are.
+    before = {k: v.copy() for k, v in model.gaussian_base_.items()}
+    X2, t2 = make_diffusing_gaussian(300, random_state=2)
+    model.set_params(warm_start=True).fit(X2, t2)
     assert isinstance(model.potential_, ResidualOnBase)
     assert not isinstance(model.potential_.net, ResidualOnBase)
+    for key, value in before.items():
+        assert_allclose(model.gaussian_base_[key], value)
+        assert_allclose(getattr(model.potential_.base, key).numpy(), value, rtol=1e-6)
 
 
 def test_fast_or_forced_fits_have_no_base():
