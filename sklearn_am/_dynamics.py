@@ -38,6 +38,7 @@ import torch
 from ._losses import (EXACT_LAPLACIAN_MAX_FEATURES_TRAINING, action_loss, am_integrand,
                       eam_integrand, regression_loss, resolve_laplacian, uam_integrand,
                       uam_regression_loss)
+from ._gaussian_base import moment_fit
 from ._paths import UnbalancedInterpolationSampler, make_sampler
 from ._solvers import get_solver, integrate
 from ._weights import weighted_snapshots
@@ -97,6 +98,14 @@ class Pushed(NamedTuple):
     log_weights: Optional[torch.Tensor]  # (n,): log growth factors; None if mass is conserved
     path: Optional[torch.Tensor]  # (n_times, n, d), only when a path was asked for
     path_times: Optional[list]  # model times of ``path``
+
+
+def _slow(snapshots):
+    """Whether snapshots change slowly (``SLOW_RELATIVE_STEP``) and are large enough for
+    a covariance each."""
+    n_features = snapshots.X_host.shape[1]
+    return bool(np.min(snapshots.counts) >= n_features + 2
+                and np.median(snapshots.relative_steps) <= SLOW_RELATIVE_STEP)
 
 
 def _dense(snapshots):
@@ -207,13 +216,13 @@ class Transport(Dynamics):
             return FitPolicy(interpolation, "action", interpolation)
         if self.objective != "auto":
             return FitPolicy(interpolation, self.objective, interpolation)
-        n_features = snapshots.X_host.shape[1]
-        if np.min(snapshots.counts) < n_features + 2:
-            return FitPolicy(interpolation, "regression", interpolation)
-        slow = np.median(snapshots.relative_steps) <= SLOW_RELATIVE_STEP
-        if slow:
+        if _slow(snapshots):
             return FitPolicy(interpolation, "action", "quadrature", gaussian_base=True)
         return FitPolicy(interpolation, "regression", interpolation)
+
+    def base_moments(self, snapshots):
+        """The moments of the Gaussian base field (``_gaussian_base``) of these snapshots."""
+        return moment_fit(snapshots)
 
     def loss(self, potential, batch, generator, objective="action"):
         """The AM objective on one batch: path regression where the batch has path
@@ -306,19 +315,30 @@ class NoisyTransport(Transport):
         return bool(np.all(self.sigma_knots == 0))
 
     def plan(self, snapshots, interpolation):
-        """The action form (bridges have no single path velocity); where σ ≡ 0 this is
+        """The action form (bridges have no single path velocity), with the Gaussian base
+        field on slowly changing snapshots where σ is constant; where σ ≡ 0 this is
         plain transport, with its plan."""
         if self.noiseless:
             return super().plan(snapshots, interpolation)
         interpolation = self.resolved_interpolation(snapshots, interpolation)
-        return FitPolicy(interpolation, "action", interpolation)
+        constant = bool(np.all(self.sigma_knots == self.sigma_knots[0]))
+        return FitPolicy(interpolation, "action", interpolation,
+                         gaussian_base=constant and _slow(snapshots))
+
+    def base_moments(self, snapshots):
+        """Moments of the Gaussian base field, whose drift accounts for the noise σ²."""
+        return moment_fit(snapshots, noise_variance=float(self.sigma_knots[0]) ** 2)
 
     def loss(self, potential, batch, generator, objective="action"):
         """The eAM objective (plain AM, with its estimator, where σ ≡ 0)."""
         if self.noiseless:
             return super().loss(potential, batch, generator, objective)
+        integrand = eam_integrand
+        if getattr(potential, "residual_penalty", None) is not None and potential.training:
+            def integrand(net, x, t, **kwargs):  # a network on a base field pays for it
+                return eam_integrand(net, x, t, **kwargs) + net.residual_penalty(x, t)
         return action_loss(
-            potential, batch, eam_integrand, sigma_t=self._sigma_tensor(batch.t),
+            potential, batch, integrand, sigma_t=self._sigma_tensor(batch.t),
             laplacian=self.laplacian_, generator=generator,
         )
 

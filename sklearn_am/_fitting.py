@@ -24,7 +24,7 @@ import torch
 
 from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
-from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moment_fit
+from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase
 from ._paths import Snapshots
 from ._units import Units
 
@@ -183,7 +183,7 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
                                    policy.validation_interpolation)
         validation = fixed_loss(scored_loss(dynamics, policy.objective), checker,
                                 HELD_OUT_POINTS, device)
-    moments = moment_fit(snapshots) if policy.gaussian_base else None
+    moments = dynamics.base_moments(snapshots) if policy.gaussian_base else None
     return FitPlan(units, dynamics, policy, snapshots, sampler, device, generator_seed,
                    potential_seed, validation, np.asarray(X[first[keep]], dtype=np.float64),
                    moments)

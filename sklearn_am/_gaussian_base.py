@@ -9,9 +9,10 @@ covariances by low-degree polynomials in τ (least squares on the moments themse
 sharing strength across every snapshot) and gives the gradient field of the Gaussian
 path with those moments,
 
-    v₀(x, τ) = μ'(τ) + A(τ)(x − μ(τ)),   Σ(τ)A + AΣ(τ) = Σ'(τ),
+    v₀(x, τ) = μ'(τ) + A(τ)(x − μ(τ)),   Σ(τ)A + AΣ(τ) = Σ'(τ) − σ²I,
 
-the gradient of s₀ = ⟨μ', x⟩ + ½(x − μ)ᵀA(x − μ). The network then learns a residual r
+the gradient of s₀ = ⟨μ', x⟩ + ½(x − μ)ᵀA(x − μ) (σ: the noise of entropic AM, 0 for
+plain AM; a Gaussian path's Fokker–Planck equation). The network then learns a residual r
 on top of s₀ by the same AM objective, with a penalty λ·∫E‖∇ₓr‖² dt that shrinks it
 towards the Gaussian field: a prior, not a constraint (the data still bend the field
 where they move away from Gaussian).
@@ -44,9 +45,10 @@ class GaussianMoments(NamedTuple):
 
     mean_coef: np.ndarray  # (degree + 1, d)
     cov_coef: np.ndarray  # (degree + 1, d, d)
+    noise_variance: float = 0.0  # σ² of the dynamics' noise (entropic AM), model units
 
 
-def moment_fit(snapshots, degree=MOMENT_DEGREE):
+def moment_fit(snapshots, degree=MOMENT_DEGREE, noise_variance=0.0):
     """Means and covariances of the snapshots fitted by polynomials of τ (least squares).
 
     Parameters
@@ -55,6 +57,9 @@ def moment_fit(snapshots, degree=MOMENT_DEGREE):
         In model units; each needs at least 2 rows.
     degree : int, default=MOMENT_DEGREE
         At most the number of snapshots minus one.
+    noise_variance : float, default=0.0
+        σ² of dX = v dt + σ dW (constant σ, model units): the drift of a Gaussian path
+        then solves ΣA + AΣ = Σ' − σ²I.
 
     Returns
     -------
@@ -70,7 +75,7 @@ def moment_fit(snapshots, degree=MOMENT_DEGREE):
     V = np.vander(times, degree + 1, increasing=True)
     mean_coef = np.linalg.lstsq(V, means, rcond=None)[0]
     cov_coef = np.linalg.lstsq(V, covs.reshape(len(times), -1), rcond=None)[0]
-    return GaussianMoments(mean_coef, cov_coef.reshape(degree + 1, d, d))
+    return GaussianMoments(mean_coef, cov_coef.reshape(degree + 1, d, d), float(noise_variance))
 
 
 def _polynomial(coef, t, order):
@@ -98,10 +103,12 @@ class GaussianBase(nn.Module):
         self.register_buffer("mean_coef", torch.as_tensor(moments.mean_coef,
                                                           dtype=torch.float32))
         self.register_buffer("cov_coef", torch.as_tensor(moments.cov_coef, dtype=torch.float32))
+        self.register_buffer("noise_variance", torch.tensor(float(moments.noise_variance)))
 
     def derivatives(self, x, t, create_graph=False):
-        """s₀, ∇ₓs₀ = μ' + A(x − μ) and ∂ₜs₀, in closed form (nothing to differentiate)."""
-        x, t = x.detach(), t.detach()
+        """s₀, ∇ₓs₀ = μ' + A(x − μ) and ∂ₜs₀, in closed form. Differentiable in x (a
+        Laplacian by autograd sees tr A); nothing is trainable."""
+        t = t.detach()
         mu, dmu, ddmu = (_polynomial(self.mean_coef, t, k) for k in range(3))
         S, dS, ddS = (_polynomial(self.cov_coef, t, k) for k in range(3))
         S, dS, ddS = (0.5 * (M + M.transpose(1, 2)) for M in (S, dS, ddS))
@@ -113,7 +120,8 @@ class GaussianBase(nn.Module):
         def lyapunov(R):  # the A with S A + A S = R, in S's eigenbasis
             return U @ ((Ut @ R @ U) / denominator) @ Ut
 
-        A = lyapunov(dS)
+        eye = torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)
+        A = lyapunov(dS - self.noise_variance.to(S.dtype) * eye)
         dA = lyapunov(ddS - dS @ A - A @ dS)  # d/dτ of S A + A S = S'
         y = x - mu
         Ay = torch.einsum("nij,nj->ni", A, y)
@@ -157,3 +165,7 @@ class ResidualOnBase(Potential):
         _, g, dt = self.net.derivatives(x, t)
         return (0.5 * (g0 + g).square().sum(dim=-1) + d0 + dt
                 + RESIDUAL_PENALTY * g.square().sum(dim=-1))
+
+    def residual_penalty(self, x, t):
+        """λ‖∇ₓr‖² at each point (``RESIDUAL_PENALTY``), for integrands of their own."""
+        return RESIDUAL_PENALTY * self.net.derivatives(x, t)[1].square().sum(dim=-1)

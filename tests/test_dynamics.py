@@ -187,7 +187,8 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
     snapshots = _snapshots(X, t)
     plain = Transport()
     policy = plain.plan(snapshots, "ot")
-    assert policy == FitPolicy("ot", "action", "quadrature")  # validated at snapshots
+    # The action form, validated at the snapshots, on the moments' Gaussian base field.
+    assert policy == FitPolicy("ot", "action", "quadrature", gaussian_base=True)
     assert plain.plan(snapshots, "ot") == policy  # pure: nothing was stored
     assert plain.plan(snapshots, "auto").interpolation == "ot"  # 6 times: not dense
     # A translation by one spread per step: pairs carry the motion, regression stays.
@@ -204,7 +205,11 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
                                                                   "quadrature")
     units = Units.from_data(X, t, None)
     noisy = NoisyTransport(sigma=0.5).bind(units)
-    assert noisy.plan(snapshots, "auto") == FitPolicy("bridge", "action", "bridge")
+    assert noisy.plan(snapshots, "auto") == FitPolicy("bridge", "action", "bridge",
+                                                      gaussian_base=True)
+    # A noise schedule that varies in time has no base (its Gaussian drift is not built).
+    varying = NoisyTransport(sigma=[[0.0, 0.3], [1.0, 0.6]]).bind(units)
+    assert not varying.plan(snapshots, "auto").gaussian_base
     # σ ≡ 0 is plain transport, with its plan.
     assert NoisyTransport(sigma=0.0).bind(units).plan(snapshots, "ot") == policy
     # Growth: regression on unbalanced-OT paths (they carry growth rates), else action.

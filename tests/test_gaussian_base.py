@@ -82,7 +82,7 @@ def test_slow_snapshots_fit_a_residual_on_the_base_and_persist():
     assert isinstance(again.potential_, ResidualOnBase)
     assert_allclose(again.velocity(P, 0.5), model.velocity(P, 0.5), rtol=1e-6)
     # Warm start keeps the network, its base and the base's attribute as they are.
-    before = {k: v.copy() for k, v in model.gaussian_base_.items()}
+    before = {k: np.copy(v) for k, v in model.gaussian_base_.items()}
     X2, t2 = make_diffusing_gaussian(300, random_state=2)
     model.set_params(warm_start=True).fit(X2, t2)
     assert isinstance(model.potential_, ResidualOnBase)
@@ -100,3 +100,30 @@ def test_fast_or_forced_fits_have_no_base():
     Xs, ts = make_diffusing_gaussian(300, random_state=1)
     forced = ActionMatchingRegressor(objective="action", **FAST).fit(Xs, ts)
     assert forced.gaussian_base_ is None and not isinstance(forced.potential_, ResidualOnBase)
+
+
+def test_noisy_base_is_the_fokker_planck_drift():
+    """μ = 0, Σ = (1 + τ)I, noise σ²: the drift is (1 − σ²) x / (2(1 + τ)), and a
+    Laplacian by autograd through the base sees tr A."""
+    sigma2 = 0.25
+    base = GaussianBase(GaussianMoments(np.zeros((2, 2)), np.stack([np.eye(2), np.eye(2)]),
+                                        sigma2))
+    x = torch.randn(30, 2, requires_grad=True)
+    t = torch.rand(30)
+    _, grad, _ = base.derivatives(x, t)
+    assert_allclose(grad.detach(), (1 - sigma2) * x.detach() / (2 * (1 + t[:, None])),
+                    rtol=1e-5, atol=1e-6)
+    from sklearn_am._losses import laplacian_exact
+
+    assert_allclose(laplacian_exact(grad, x).detach(), (1 - sigma2) * 2 / (2 * (1 + t)),
+                    rtol=1e-5)
+
+
+def test_entropic_am_on_slow_snapshots_uses_the_noisy_base():
+    from sklearn_am import EntropicActionMatching
+
+    X, t = make_diffusing_gaussian(300, random_state=1)
+    model = EntropicActionMatching(sigma=0.5, **FAST).fit(X, t)
+    assert model.gaussian_base_ is not None
+    assert model.gaussian_base_["noise_variance"] > 0
+    assert isinstance(model.potential_, ResidualOnBase)
