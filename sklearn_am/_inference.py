@@ -34,6 +34,9 @@ from .utils._docstring import fill_shared_docs
 
 __all__ = ["SnapshotInferenceMixin"]
 
+#: Distinct times of ``score``'s snapshots closer than this fraction of the fitted span
+#: are refused (float32 model time; an interval of length 0 has infinite path velocity).
+MIN_TIME_STEP = 1e-6
 #: Rows per snapshot ``score`` uses at most (evenly spaced, so deterministic):
 #: its memory then stays flat in the number of rows.
 SCORE_ROWS_PER_TIME = 32_768
@@ -325,6 +328,13 @@ class SnapshotInferenceMixin:
                 "score needs snapshots at 2 or more distinct times in y; got one."
             )
         dynamics, units = self._dynamics, self._units
+        steps = np.diff(units.to_tau(np.unique(times)))
+        if steps.min() < MIN_TIME_STEP:
+            raise ValueError(
+                f"y holds distinct times closer than {MIN_TIME_STEP:g} of the fitted time "
+                f"span ({units.span:g}): the model's float32 time cannot tell them apart. "
+                "Round the times or merge those snapshots."
+            )
         rows, masses = dynamics.population(X, times, None, type(self).__name__)
         rows = _at_most_per_time(times, rows, SCORE_ROWS_PER_TIME)
         device = resolve_device(self.device)

@@ -276,3 +276,13 @@ def test_solvers_agree(fitted, data, solver):
     model = copy.deepcopy(fitted).set_params(solver=solver)
     tol = {"euler": 5e-2, "heun": 1e-3, "rk4": 1e-4, "adams": 1e-3, "dopri5": 1e-4}[solver]
     np.testing.assert_allclose(model.transform(X), reference.transform(X), atol=tol)
+
+
+def test_score_refuses_times_closer_than_the_model_resolves():
+    rng = np.random.RandomState(0)
+    t = np.repeat([0.0, 1.0, 2.0], 40)
+    X = rng.normal(size=(120, 2)) + t[:, None]
+    model = ActionMatchingRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, t)
+    with pytest.raises(ValueError, match="y holds distinct times closer than"):
+        model.score(np.zeros((3, 2)), [0.0, 0.0, 1.5e-58])
+    assert np.isfinite(model.score(X, t))
