@@ -257,7 +257,7 @@ def markdown(records, machine):
                 " / ".join(f"{v:.3f}" for v in np.mean([r["velocity"] for r in mine], axis=0))
         elif "mmd" in first:
             ours, exact = [r["mmd"] for r in mine], [r["mmd_exact"] for r in mine]
-            value = (f"|MMD²| {np.mean(ours):.2e} ± {np.std(ours):.1e} (exact flow "
+            value = (f"mean abs MMD² {np.mean(ours):.2e} ± {np.std(ours):.1e} (exact flow "
                      f"{np.mean(exact):.2e}; ratio {np.mean(ours) / np.mean(exact):.2f})")
         elif "velocity_mean" in first:
             value = "mean " + _fmt([r["velocity_mean"] for r in mine])
