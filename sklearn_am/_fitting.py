@@ -131,7 +131,7 @@ def fixed_loss(loss, sampler, n_points, device, seed=HELD_OUT_SEED):
 
 def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name,
                 sample_weight=None, masses=None, validation_fraction=None, units=None):
-    """Steps 1 of the module docstring: validated data in, a :class:`FitPlan` out.
+    """Step 1 of the module docstring: validated data in, a :class:`FitPlan` out.
 
     Parameters
     ----------
