@@ -127,3 +127,17 @@ def test_entropic_am_on_slow_snapshots_uses_the_noisy_base():
     assert model.gaussian_base_ is not None
     assert model.gaussian_base_["noise_variance"] > 0
     assert isinstance(model.potential_, ResidualOnBase)
+
+
+def test_skops_round_trip_rebuilds_the_base():
+    import pytest
+
+    sio = pytest.importorskip("skops.io")
+    X, t = make_diffusing_gaussian(300, random_state=1)
+    model = ActionMatchingRegressor(**FAST).fit(X, t)
+    blob = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert all(name.startswith("sklearn_am.") for name in untrusted)
+    again = sio.loads(blob, trusted=untrusted)
+    assert isinstance(again.potential_, ResidualOnBase)
+    assert_allclose(again.velocity(X[:10], 0.5), model.velocity(X[:10], 0.5))
