@@ -12,6 +12,8 @@ A dynamics object owns everything that depends on *what moves the population*;
   :class:`FitPolicy` value (the interpolation, the estimator of the objective, and
   what early stopping scores); pure, nothing is stored;
 - ``loss(potential, batch, generator, objective)``: the objective on one batch;
+- ``base_moments(snapshots)``: the moments of a Gaussian base field, where the plan
+  asks for one (``_gaussian_base``);
 - ``sampler(snapshots, interpolation, rng, n_draws)``: the path and coupling
   between snapshots;
 - ``velocity(potential, x, tau)``: the velocity of a point, what ``velocity``,
@@ -164,6 +166,11 @@ class Dynamics(abc.ABC):
     def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
              t_eval=None, noise=None):
         """Move ``x`` from τ_from to τ_to; returns a :class:`Pushed`."""
+
+    def base_moments(self, snapshots):
+        """The ``GaussianMoments`` of the base field, for a dynamics whose plan asks for one
+        (``FitPolicy.gaussian_base``); a plan that never does need not implement it."""
+        raise NotImplementedError(f"{type(self).__name__} has no Gaussian base field.")
 
     def resolved_interpolation(self, snapshots, interpolation):
         """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
