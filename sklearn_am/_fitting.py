@@ -24,7 +24,7 @@ import torch
 
 from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
-from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase
+from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moments_fit_linearly
 from ._paths import Snapshots
 from ._units import Units
 
@@ -184,6 +184,8 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
         validation = fixed_loss(scored_loss(dynamics, policy.objective), checker,
                                 HELD_OUT_POINTS, device)
     moments = dynamics.base_moments(snapshots) if policy.gaussian_base else None
+    if moments is not None and not moments_fit_linearly(snapshots, moments):
+        moments = None  # the moments curve in time: a straight-line base would mislead
     return FitPlan(units, dynamics, policy, snapshots, sampler, device, generator_seed,
                    potential_seed, validation, np.asarray(X[first[keep]], dtype=np.float64),
                    moments)

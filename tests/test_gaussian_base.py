@@ -141,3 +141,21 @@ def test_skops_round_trip_rebuilds_the_base():
     again = sio.loads(blob, trusted=untrusted)
     assert isinstance(again.potential_, ResidualOnBase)
     assert_allclose(again.velocity(X[:10], 0.5), model.velocity(X[:10], 0.5))
+
+
+def test_no_base_where_the_means_curve_in_time():
+    """A population carried along a circle (forced onto paths, so slow and not dense):
+    its means are far from a straight line in time, and the base would mislead."""
+    from sklearn_am._gaussian_base import moments_fit_linearly
+    from sklearn_am.datasets import make_orbit
+
+    X, t = make_orbit(300, random_state=0)
+    units = Units.from_data(X, t, None)
+    snapshots = Snapshots.from_data(X, t, units, torch.device("cpu"))
+    assert not moments_fit_linearly(snapshots, moment_fit(snapshots))
+    model = ActionMatchingRegressor(interpolation="ot", **FAST).fit(X, t)
+    assert model.objective_ == "action" and model.gaussian_base_ is None
+    # The diffusing Gaussian's means are straight lines in time (at 0): the base stays.
+    Xd, td = make_diffusing_gaussian(300, random_state=1)
+    sd = Snapshots.from_data(Xd, td, Units.from_data(Xd, td, None), torch.device("cpu"))
+    assert moments_fit_linearly(sd, moment_fit(sd))
