@@ -209,11 +209,12 @@ objective_ : {"regression", "action"}
     action form; see ``ActionMatchingRegressor``'s ``objective``).""",
     "gaussian_base_": """\
 gaussian_base_ : dict or None
-    On slowly changing snapshots (``objective="auto"``), the network is a
+    On slowly changing snapshots (``objective="auto"``) whose means lie on
+    straight lines in time within their sampling noise, the network is a
     penalised residual on the gradient field of the Gaussian path whose means
     and covariances are fitted linearly in time to the snapshots; this holds
-    their polynomial coefficients (``mean_coef``, ``cov_coef``, model units).
-    None otherwise.""",
+    their polynomial coefficients (``mean_coef``, ``cov_coef``, model units)
+    and the noise variance of entropic AM (``noise_variance``). None otherwise.""",
 }
 
 #: The fitted attributes every estimator has, in the order they are documented.
