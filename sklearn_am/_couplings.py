@@ -89,6 +89,15 @@ LOG_SINKHORN_MAX_ITER = 300
 LOG_SINKHORN_TOL = 1e-2
 
 
+def epsilon_stages(start, target):
+    """ε-scaling: ``start`` halved while above ``target``, then ``target`` (the last stage)."""
+    stages = []
+    while start > target:
+        stages.append(start)
+        start /= 2
+    return [*stages, target]
+
+
 def log_sinkhorn(cost, reg):
     """Entropic OT plan between uniform weights: Sinkhorn in the log domain, ε-scaled.
 
@@ -109,12 +118,9 @@ def log_sinkhorn(cost, reg):
     log_a, log_b = -math.log(m), -math.log(n)
     f = torch.zeros(m, dtype=torch.float64)  # dual potentials, in units of the cost
     g = torch.zeros(n, dtype=torch.float64)
-    stages, eps = [], float(np.median(cost))
-    while eps > reg:
-        stages.append(eps)
-        eps /= 2
-    for i, eps in enumerate([*stages, reg]):
-        final = i == len(stages)
+    stages = epsilon_stages(float(np.median(cost)), reg)
+    for i, eps in enumerate(stages):
+        final = i == len(stages) - 1
         for it in range(LOG_SINKHORN_MAX_ITER if final else LOG_SINKHORN_STAGE_ITER):
             f = eps * (log_a - torch.logsumexp((g[None, :] - C) / eps, dim=1))
             g = eps * (log_b - torch.logsumexp((f[:, None] - C) / eps, dim=0))
@@ -218,13 +224,10 @@ def unbalanced_marginals(A, B, mass_a, mass_b, rho, eps):
     log_b = torch.full((n,), math.log(mass_b / n), dtype=torch.float64)
     f = torch.zeros(m, dtype=torch.float64)
     g = torch.zeros(n, dtype=torch.float64)
-    stages, e = [], float(C.median())
-    while e > eps:
-        stages.append(e)
-        e /= 2
-    for i, e in enumerate([*stages, eps]):
+    stages = epsilon_stages(float(C.median()), eps)
+    for i, e in enumerate(stages):
         damping = rho / (rho + e)  # the KL marginal penalty's shrinkage of each update
-        final = i == len(stages)
+        final = i == len(stages) - 1
         for _ in range(UNBALANCED_FINAL_ITER if final else UNBALANCED_STAGE_ITER):
             f = -damping * e * torch.logsumexp(log_b[None, :] + (g[None, :] - C) / e, dim=1)
             g = -damping * e * torch.logsumexp(log_a[:, None] + (f[:, None] - C) / e, dim=0)

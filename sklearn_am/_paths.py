@@ -286,6 +286,10 @@ class InterpolationSampler:
         device = snaps.device
         self._pool_a = torch.as_tensor(np.concatenate(pool_a), device=device)
         self._pool_b = torch.as_tensor(np.concatenate(pool_b), device=device)
+        self._index_pools(sizes, device)
+
+    def _index_pools(self, sizes, device):
+        """Where each interval's pairs start in the concatenated pool, and how many."""
         self._pool_sizes = torch.as_tensor(sizes, device=device)
         self._pool_offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(sizes)[:-1]]),
                                              device=device)
@@ -396,9 +400,7 @@ class UnbalancedInterpolationSampler(InterpolationSampler):
                                       dtype=dtype, device=device)
         self._log_totals = torch.as_tensor(np.log([pool.mass for pool in pools]), dtype=dtype,
                                            device=device)
-        self._pool_sizes = torch.as_tensor(sizes, device=device)
-        self._pool_offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(sizes)[:-1]]),
-                                             device=device)
+        self._index_pools(sizes, device)
 
     def _mass(self, k, lam, j):
         log_a, log_b = self._log_a[j], self._log_b[j]
