@@ -8,6 +8,7 @@ with an underscore are private.
 
 from ._am import ActionMatchingRegressor
 from ._density import ActionMatchingDensity
+from ._impute import ActionMatchingImputer
 from ._eam import EntropicActionMatching
 from ._persistence import InconsistentVersionWarning
 from ._uam import UnbalancedActionMatching
@@ -17,6 +18,7 @@ from ._version import __version__
 
 __all__ = [
     "ActionMatchingDensity",
+    "ActionMatchingImputer",
     "ActionMatchingRegressor",
     "EntropicActionMatching",
     "UnbalancedActionMatching",

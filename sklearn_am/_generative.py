@@ -38,7 +38,38 @@ __all__ = [
 ]
 
 
-class LinearNoisePath(Path):
+class _GaussianNoisePath(Path):
+    """x_τ = a_τ·x + σ_τ·ε: a data row scaled by a_τ plus Gaussian noise of width σ_τ.
+
+    Subclasses give :meth:`coefficients`; from them follow the sample, the path
+    velocity and, from a field's velocity at x_τ, the posterior mean of the
+    noise (what the stochastic and conditional samplers need).
+    """
+
+    def coefficients(self, tau):
+        """(a_τ, σ_τ, ȧ_τ, σ̇_τ) for ``tau`` of shape (n,) or a scalar tensor."""
+        raise NotImplementedError
+
+    def mean(self, eps, x, tau):
+        a, sigma, _, _ = self.coefficients(tau)
+        return a.unsqueeze(-1) * x + sigma.unsqueeze(-1) * eps
+
+    def velocity(self, eps, x, tau, dt=1.0):
+        _, _, da, dsigma = self.coefficients(tau)
+        return da.unsqueeze(-1) * x + dsigma.unsqueeze(-1) * eps
+
+    def posterior_noise(self, x_tau, velocity, tau):
+        """E[ε | x_τ] from the marginal velocity v̄ = E[ȧx + σ̇ε | x_τ] at x_τ.
+
+        x_τ = a·E[x | x_τ] + σ·E[ε | x_τ] and v̄ = ȧ·E[x | x_τ] + σ̇·E[ε | x_τ] solve
+        to E[ε | x_τ] = (ȧ·x_τ − a·v̄)/(ȧσ − aσ̇) wherever ȧσ ≠ aσ̇ (for the linear
+        path always: the denominator is 1). So the score is −E[ε | x_τ]/σ_τ.
+        """
+        a, sigma, da, dsigma = (c.unsqueeze(-1) for c in self.coefficients(tau))
+        return (da * x_tau - a * velocity) / (da * sigma - a * dsigma)
+
+
+class LinearNoisePath(_GaussianNoisePath):
     """x_τ = τ·x + (1 − (1 − b)·τ)·ε: noise ε (the pair's first end) at τ = 0, the
     data row x (its second end) blurred by b at τ = 1.
 
@@ -56,15 +87,12 @@ class LinearNoisePath(Path):
     def __init__(self, bandwidth):
         self.bandwidth = float(bandwidth)
 
-    def mean(self, eps, x, tau):
-        tau = tau.unsqueeze(-1)
-        return tau * x + (1.0 - (1.0 - self.bandwidth) * tau) * eps
-
-    def velocity(self, eps, x, tau, dt=1.0):
-        return x - (1.0 - self.bandwidth) * eps
+    def coefficients(self, tau):
+        shrink = 1.0 - self.bandwidth
+        return tau, 1.0 - shrink * tau, torch.ones_like(tau), torch.full_like(tau, -shrink)
 
 
-class VPNoisePath(Path):
+class VPNoisePath(_GaussianNoisePath):
     """x_τ = sin(πτ/2)·x + σ_τ·ε with σ_τ² = 1 − (1 − b²)·sin²(πτ/2) (variance preserving),
     from noise ε (the pair's first end) to the data row x (its second end).
 
@@ -77,19 +105,12 @@ class VPNoisePath(Path):
     def __init__(self, bandwidth):
         self.bandwidth = float(bandwidth)
 
-    def _alpha(self, tau):
-        return torch.sin(0.5 * math.pi * tau), 0.5 * math.pi * torch.cos(0.5 * math.pi * tau)
-
-    def mean(self, eps, x, tau):
-        alpha, _ = self._alpha(tau)
-        sigma = torch.sqrt(1.0 - (1.0 - self.bandwidth**2) * alpha**2)
-        return alpha.unsqueeze(-1) * x + sigma.unsqueeze(-1) * eps
-
-    def velocity(self, eps, x, tau, dt=1.0):
-        alpha, dalpha = self._alpha(tau)
+    def coefficients(self, tau):
+        alpha = torch.sin(0.5 * math.pi * tau)
+        dalpha = 0.5 * math.pi * torch.cos(0.5 * math.pi * tau)
         sigma = torch.sqrt(1.0 - (1.0 - self.bandwidth**2) * alpha**2)
         dsigma = -(1.0 - self.bandwidth**2) * alpha * dalpha / sigma
-        return dalpha.unsqueeze(-1) * x + dsigma.unsqueeze(-1) * eps
+        return alpha, sigma, dalpha, dsigma
 
 
 class SampledPath(Path):
@@ -195,3 +216,71 @@ class NoiseDataSampler:
                                     dtype=x.dtype, device=x.device)
             velocity = None
         return Batch(prior, torch.zeros_like(tau), w, x_end, ends, w, x_tau, tau, w, velocity)
+
+
+def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, denoise=True,
+                       langevin_steps=0, langevin_size=0.5):
+    """Draws of the unknown entries of rows given their known ones, along the learnt path.
+
+    The known entries ride their own path, x_τ = a_τ·x + σ_τ·ε with fresh noise at
+    every step (the replacement of diffusion inpainting; RePaint draws them the same
+    way), while the unknown ones start from N(0, I) and follow the field. With
+    ``churn`` η > 0 the unknown entries move by the stochastic differential equation
+    with the same marginals as the field's flow,
+
+        dx = (v̄ + η·σ̇_τ·E[ε | x_τ]) dτ + √(−2η·σ_τ·σ̇_τ) dW,
+
+    whose noise lets them forget a start that disagrees with the known entries (the
+    score is −E[ε | x_τ]/σ_τ; η = 0 is the field's ODE). Euler–Maruyama over
+    ``n_steps`` equal steps of τ ∈ [0, 1]; at τ = 1 the draw is denoised to
+    E[x | x_1] = (x_1 − σ_1·E[ε | x_1])/a_1, removing the bandwidth's blur, where the
+    path allows it (``denoise``).
+
+    Parameters
+    ----------
+    velocity : callable
+        ``velocity(x, tau) -> (n, d)``, the learnt field ∇s.
+    path : LinearNoisePath or VPNoisePath
+    x : Tensor of shape (n, d)
+        Standardised rows; their unknown entries are ignored.
+    known : Tensor of bool, shape (n, d)
+    noise : callable
+        ``noise(x)`` → standard normals like ``x``, a new draw at every call
+        (per-row streams, so a row's draw does not depend on the other rows).
+    n_steps : int
+    churn : float, default=1.0
+    denoise : bool, default=True
+
+    Returns
+    -------
+    Tensor of shape (n, d)
+        ``x`` with its unknown entries drawn.
+    """
+    n = len(x)
+    taus = torch.linspace(0.0, 1.0, n_steps + 1, dtype=x.dtype, device=x.device)
+    state = noise(x)
+    for k in range(n_steps):
+        tau = taus[k].expand(n)
+        h = taus[k + 1] - taus[k]
+        state = torch.where(known, path.mean(noise(x), x, tau), state)
+        v = velocity(state, tau)
+        if churn > 0:
+            _, sigma, _, dsigma = (c.unsqueeze(-1) for c in path.coefficients(tau))
+            eps = path.posterior_noise(state, v, tau)
+            v = v + churn * dsigma * eps
+            spread = torch.sqrt(torch.clamp(-2.0 * churn * sigma * dsigma * h, min=0.0))
+            state = state + h * v + spread * noise(x)
+        else:
+            state = state + h * v
+    end = taus[-1].expand(n)
+    _, sigma_end, _, _ = (c.unsqueeze(-1) for c in path.coefficients(end))
+    delta = langevin_size * sigma_end**2
+    for _ in range(langevin_steps):
+        state = torch.where(known, path.mean(noise(x), x, end), state)
+        score = -path.posterior_noise(state, velocity(state, end), end) / sigma_end
+        state = state + delta * score + torch.sqrt(2 * delta) * noise(x)
+    if denoise:
+        end = taus[-1].expand(n)
+        a, sigma, _, _ = (c.unsqueeze(-1) for c in path.coefficients(end))
+        state = (state - sigma * path.posterior_noise(state, velocity(state, end), end)) / a
+    return torch.where(known, x, state)

@@ -14,6 +14,7 @@ from sklearn.utils.estimator_checks import (
 from conftest import FAST
 from sklearn_am import (
     ActionMatchingDensity,
+    ActionMatchingImputer,
     ActionMatchingRegressor,
     EntropicActionMatching,
     UnbalancedActionMatching,
@@ -28,7 +29,13 @@ def _estimators():
     ]
 
 
-@parametrize_with_checks(_estimators() + [ActionMatchingDensity(**FAST)])
+def _imputer():
+    density = ActionMatchingDensity(hidden_layer_sizes=(16, 16), max_iter=20, batch_size=32)
+    return ActionMatchingImputer(density=density, n_rounds=1, n_steps=5, langevin_steps=2,
+                                 random_state=0)
+
+
+@parametrize_with_checks(_estimators() + [ActionMatchingDensity(**FAST), _imputer()])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
@@ -43,7 +50,8 @@ OPT_IN_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("estimator", _estimators(), ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", _estimators() + [_imputer()],
+                         ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize("check", OPT_IN_CHECKS, ids=lambda c: c.__name__)
 def test_opt_in_checks(estimator, check):
     pytest.importorskip("pandas")
