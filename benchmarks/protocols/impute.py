@@ -23,7 +23,6 @@ our defaults; ``load_breast_cancer`` and ``load_diabetes`` only check them.
 """
 
 import time
-import warnings
 
 import numpy as np
 import ot
@@ -36,7 +35,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from sklearn_am import ActionMatchingImputer
 
-from ..common import RESULTS_DIR, log, markdown_table
+from ..common import log, markdown_table
 
 #: Tables: name → (loader, task, role).
 TABLES = {
