@@ -250,6 +250,11 @@ def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, deno
     n_steps : int
     churn : float, default=1.0
     denoise : bool, default=True
+    langevin_steps : int, default=0
+        Langevin steps at τ = 1 on the unknown entries (the known ones re-noised
+        at every step), with the score −E[ε | x_1]/σ_1, before denoising.
+    langevin_size : float, default=0.5
+        Their step, as a multiple of σ_1².
 
     Returns
     -------
@@ -273,14 +278,13 @@ def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, deno
         else:
             state = state + h * v
     end = taus[-1].expand(n)
-    _, sigma_end, _, _ = (c.unsqueeze(-1) for c in path.coefficients(end))
+    a_end, sigma_end, _, _ = (c.unsqueeze(-1) for c in path.coefficients(end))
     delta = langevin_size * sigma_end**2
     for _ in range(langevin_steps):
         state = torch.where(known, path.mean(noise(x), x, end), state)
         score = -path.posterior_noise(state, velocity(state, end), end) / sigma_end
         state = state + delta * score + torch.sqrt(2 * delta) * noise(x)
     if denoise:
-        end = taus[-1].expand(n)
-        a, sigma, _, _ = (c.unsqueeze(-1) for c in path.coefficients(end))
-        state = (state - sigma * path.posterior_noise(state, velocity(state, end), end)) / a
+        eps = path.posterior_noise(state, velocity(state, end), end)
+        state = (state - sigma_end * eps) / a_end
     return torch.where(known, x, state)

@@ -209,8 +209,7 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
             if round_:
                 density.set_params(warm_start=True,
                                    max_iter=max(1, int(round(REFIT_SHARE * base_iter))))
-                table = self._draw(density, np.where(known, X, np.nan), known,
-                                   rng.randint(MAX_SEED))
+                table = self._draw(density, X, known, rng.randint(MAX_SEED))
             density.fit(table)
         density.set_params(warm_start=False, max_iter=base_iter)
         self.density_ = density
@@ -218,7 +217,8 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ inference
     def _draw(self, density, X, known, seed):
-        """One conditional draw of the unknown entries of X (the features of the density)."""
+        """One conditional draw of the unknown entries of X (the features of the density);
+        the entries where ``known`` is False are ignored, whatever they hold."""
         units = density._units
         standardised = np.where(known, units.to_model(np.where(known, X, 0.0)), 0.0)
         keys = row_keys(np.concatenate([standardised, known], axis=1), seed)
@@ -262,8 +262,8 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
         valid = self._valid
         known = ~mask[:, valid]
         seed = check_random_state(self.random_state).randint(MAX_SEED)
-        sub = np.where(known, X[:, valid], np.nan)
-        draws = [self._draw(self.density_, sub, known, seed + i) for i in range(self.n_imputations)]
+        draws = [self._draw(self.density_, X[:, valid], known, seed + i)
+                 for i in range(self.n_imputations)]
         X[:, valid] = np.mean(draws, axis=0)
         if self.keep_empty_features:
             X[:, ~valid] = 0.0
