@@ -10,7 +10,7 @@ hook, ``_make_dynamics``; a second hook, ``_solver_options``, says how pushes ar
 integrated. Nothing else is overridden.
 """
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
+from ._constraints import TRAINING_CONSTRAINTS
 from ._device import MAX_SEED, resolve_device, torch_generator
 from ._dynamics import Transport
 from ._fitting import check_finite_outputs, fitted_attributes, prepare_fit
@@ -26,40 +27,10 @@ from ._inference import SnapshotInferenceMixin, _deterministic
 from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
 from ._progress import end_fit, fit_potential
-from ._solvers import ODE_SOLVERS
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._validation import _check_times, check_hidden_layer_sizes, naming
-from .networks import ACTIVATIONS
 from .utils._docstring import fill_shared_docs
-from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
-
-#: Upper bound of ``n_steps``: with the extrapolation limit, a push never takes
-#: more than 3 × this many fixed steps.
-MAX_N_STEPS = 100_000
-
-
-#: The constraints of the training and inference parameters every estimator with a
-#: potential network shares (the snapshot estimators and ``ActionMatchingDensity``).
-TRAINING_CONSTRAINTS = {
-    "potential": [None, callable],
-    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(set(ACTIVATIONS))],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-    "tol": [Interval(Real, 0, None, closed="left")],
-    "solver": [StrOptions(set(ODE_SOLVERS))],
-    "n_steps": [Interval(Integral, 1, MAX_N_STEPS, closed="both")],
-    "solver_tol": [Interval(Real, 0, None, closed="neither")],
-    "device": [str],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "warm_start": ["boolean"],
-}
-
+from .utils._sklearn import CallbackSupportMixin, StrOptions, _fit_context
 
 @fill_shared_docs
 class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackSupportMixin,

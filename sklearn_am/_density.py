@@ -1,6 +1,6 @@
 """ActionMatchingDensity: learn a path from noise to one table, sample rows, score them."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -8,13 +8,12 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import TRAINING_CONSTRAINTS
-from ._device import MAX_SEED, explain_out_of_memory, module_on, resolve_device, to_numpy, \
-    to_tensor, torch_generator
+from ._constraints import TRAINING_CONSTRAINTS
+from ._device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
+    resolve_device, to_numpy, to_tensor, torch_generator
 from ._dynamics import Transport
 from ._fitting import HELD_OUT_POINTS, fixed_loss, scored_loss, validation_split
 from ._generative import GENERATIVE_PATHS, NoiseDataSampler, make_noise_path
-from ._inference import INFERENCE_CHUNK
 from ._losses import EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE, get_laplacian, laplacian_probes, \
     resolve_laplacian
 from ._noise import row_keys
@@ -23,7 +22,7 @@ from ._progress import end_fit, fit_potential
 from ._solvers import integrate
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units
-from ._validation import check_hidden_layer_sizes, naming
+from ._validation import check_hidden_layer_sizes, check_positive_int, naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
@@ -297,8 +296,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
             The generated rows, in the units of the training data.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
         z = rng.standard_normal((n_samples, self.n_features_in_))
         device = resolve_device(self.device)

@@ -81,6 +81,9 @@ def to_numpy(tensor, dtype):
 
 #: Seeds drawn for torch generators (and noise) lie in [0, MAX_SEED).
 MAX_SEED = np.iinfo(np.int32).max
+#: Rows pushed through the network at once at inference (pushes, velocities, draws of
+#: the generative wing): memory beyond inputs and outputs stays flat in the number of rows.
+INFERENCE_CHUNK = 16_384
 
 
 def torch_generator(seed, device):

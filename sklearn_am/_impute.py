@@ -11,9 +11,8 @@ from sklearn.utils._mask import _get_mask
 from sklearn.utils.validation import check_is_fitted, validate_data, _check_feature_names_in
 
 from ._density import ActionMatchingDensity
-from ._device import MAX_SEED, module_on, resolve_device, to_numpy, to_tensor
+from ._device import INFERENCE_CHUNK, MAX_SEED, module_on, resolve_device, to_numpy, to_tensor
 from ._generative import LinearNoisePath, conditional_sample, make_noise_path
-from ._inference import INFERENCE_CHUNK
 from ._noise import RowNoise, row_keys
 from ._validation import naming
 from .utils._sklearn import Interval, _fit_context

@@ -17,19 +17,20 @@ way and their times, always in the order ``X_to, weights, path, path_times``.
 
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._device import MAX_SEED, explain_out_of_memory, module_on, resolve_device, to_numpy, \
-    to_tensor
+from ._device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
+    resolve_device, to_numpy, to_tensor
 from ._fitting import HELD_OUT_POINTS, fixed_loss, held_out_sampler, scored_loss
 from ._noise import RowNoise, row_keys
 from ._units import Units
-from ._validation import _as_real, _check_t_eval, _check_times, check_within_reach, naming
+from ._validation import _as_real, _check_t_eval, _check_times, check_positive_int, \
+    check_within_reach, naming
 from .utils._docstring import fill_shared_docs
 
 __all__ = ["SnapshotInferenceMixin"]
@@ -44,9 +45,6 @@ SCORE_ROWS_PER_TIME = 32_768
 #: and evaluations farther out raise ``ValueError`` (extrapolation that far is
 #: meaningless, and a push's work grows with its span).
 EXTRAPOLATION_SPANS = 1.0
-#: Rows pushed through the network at once at inference: memory beyond inputs and
-#: outputs stays flat in the number of rows.
-INFERENCE_CHUNK = 16_384
 _CHUNK_ADVICE = (f"the size of the network (inference runs {INFERENCE_CHUNK} rows at a time; "
                  "the batch_size of training does not matter here)")
 
@@ -290,8 +288,7 @@ class SnapshotInferenceMixin:
             unbalanced dynamics.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
         t = self._default_times()[1] if t is None else t
         rows = rng.randint(len(self.source_samples_), size=n_samples)

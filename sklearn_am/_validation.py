@@ -9,7 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_hidden_layer_sizes", "check_within_reach", "naming"]
+__all__ = ["check_hidden_layer_sizes", "check_positive_int", "check_within_reach", "naming"]
 
 #: Points farther than this many data scales from the data's centre are refused:
 #: the learnt field means nothing there, and float32 arithmetic overflows.
@@ -45,6 +45,13 @@ def check_within_reach(X, units, name="X"):
                 f"learnt dynamics mean nothing there. Check the units of {name} (they must "
                 "be those used in fit)."
             )
+
+
+def check_positive_int(value, name):
+    """``value`` as an int, or ``ValueError`` naming ``name`` unless it is an int ≥ 1."""
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes):

@@ -68,12 +68,6 @@ def check_matplotlib(caller_name):
         ) from exc
 
 
-def check_positive_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
-    return int(value)
-
-
 def feature_names(names, n_features):
     """``names`` as a list of ``n_features`` strings; ``x0``, ``x1``, ... when None."""
     if names is None:

@@ -3,7 +3,8 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._common import check_matplotlib, check_positive_int, fill_plot_docs
+from .._validation import check_positive_int
+from ._common import check_matplotlib, fill_plot_docs
 
 #: Label of the loss axis: the Action Matching loss has no floor at zero.
 LOSS_LABEL = "AM loss\n(unbounded below: negative is normal)"

@@ -4,11 +4,11 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..metrics import wasserstein_distance
+from .._validation import check_positive_int
 from ._common import (
     Plane,
     check_2d_points,
     check_matplotlib,
-    check_positive_int,
     estimator_input,
     fill_plot_docs,
     fitted_data,

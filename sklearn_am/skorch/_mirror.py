@@ -2,7 +2,6 @@
 
 import copy
 import functools
-from numbers import Integral
 
 from .._am import ActionMatchingRegressor
 from .._base import BaseActionMatching
@@ -11,6 +10,7 @@ from .._uam import UnbalancedActionMatching
 from .._dynamics import FitPolicy
 from .._fitting import fitted_attributes
 from .._training import TrainResult, validation_attributes
+from .._validation import check_positive_int
 from ..networks import MLPPotential
 from ._criterion import INTERPOLATION_NAMES, OBJECTIVE_NAMES
 
@@ -38,9 +38,7 @@ def checked_estimator(net):
     estimator = cls(**{key: value for key, value in values.items()
                        if key in names and value is not None})
     estimator._validate_params()
-    steps = net.steps_per_epoch
-    if not isinstance(steps, Integral) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps_per_epoch must be a positive int, got {steps!r}.")
+    check_positive_int(net.steps_per_epoch, "steps_per_epoch")
     return estimator
 
 
