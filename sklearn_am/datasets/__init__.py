@@ -21,23 +21,28 @@ the particle flow ``flow(X, t, t_start=...)`` and fresh draws
 - :func:`make_branching`: a 2-D cloud that splits into two branches ("cell
   differentiation"),
 - :func:`make_diffusing_gaussian`: N(0, (1 + t) I), slowly changing snapshots,
-- :func:`make_orbit`: 51 dense snapshots of blobs carried along a circle.
+- :func:`make_orbit`: 51 dense snapshots of blobs carried along a circle,
+- :func:`make_diffusing_mixture`: a Gaussian mixture whose clusters diffuse, slowly
+  changing snapshots that are not Gaussian.
 """
 
 from ._base import SnapshotTruth
 from ._benchmarks import DiffusingGaussianTruth, OrbitTruth, make_diffusing_gaussian, make_orbit
 from ._flows import BranchingTruth, NonlinearTruth, make_branching, make_nonlinear
 from ._gaussian import GaussianTransportTruth, make_gaussian_transport
+from ._mixtures import DiffusingMixtureTruth, make_diffusing_mixture
 
 __all__ = [
     "BranchingTruth",
     "DiffusingGaussianTruth",
+    "DiffusingMixtureTruth",
     "GaussianTransportTruth",
     "NonlinearTruth",
     "OrbitTruth",
     "SnapshotTruth",
     "make_branching",
     "make_diffusing_gaussian",
+    "make_diffusing_mixture",
     "make_gaussian_transport",
     "make_nonlinear",
     "make_orbit",
