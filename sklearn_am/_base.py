@@ -21,13 +21,12 @@ from sklearn.utils.validation import validate_data
 from ._constraints import TRAINING_CONSTRAINTS
 from ._device import MAX_SEED, resolve_device, torch_generator
 from ._dynamics import Transport
-from ._fitting import check_finite_outputs, fitted_attributes, prepare_fit
+from ._fitting import check_finite_outputs, fitted_attributes, is_warm_start, prepare_fit, \
+    train_and_store
 from ._gaussian_base import GaussianMoments
 from ._inference import SnapshotInferenceMixin, _deterministic
 from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._progress import end_fit, fit_potential
-from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._validation import _check_times, check_hidden_layer_sizes, naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, StrOptions, _fit_context
@@ -123,7 +122,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
 
     def _fit(self, X, y, sample_weight=None):
         """The one fitting procedure: data → plan (``_fitting``) → training → attributes."""
-        warm = self.warm_start and hasattr(self, "potential_")
+        warm = is_warm_start(self)
         X, times = self._validate_fit_data(X, y, reset=not warm)
         name = type(self).__name__
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -149,19 +148,9 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
             plan.units, plan.dynamics, plan.policy, times=plan.units.from_tau(plan.snapshots.times),
             source_samples=plan.source_samples, device=plan.device,
             hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed, moments=moments)
-        previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
-        early = None if plan.validation is None else EarlyStopping(
-            plan.validation, every=VALIDATION_EVERY, patience=self.n_iter_no_change, tol=self.tol)
-        result = fit_potential(self, X, y, potential, plan.sampler, plan.loss_fn(generator),
-                               generator=generator, fitted=fitted, previous=previous,
-                               early_stopping=early)
-        fitted.update(potential_=potential.to("cpu"),
-                      loss_curve_=previous[0] + result.curve,
-                      n_iter_=previous[1] + len(result.curve),
-                      **validation_attributes(result, previous[1], plan.units.action))
-        for attribute, value in fitted.items():
-            setattr(self, attribute, value)
-        end_fit(self, X, y, result)
+        train_and_store(self, X, y, potential, plan.sampler, plan.loss_fn(generator),
+                        generator=generator, fitted=fitted, warm=warm,
+                        validation=plan.validation, score_scale=plan.units.action)
         check_finite_outputs(name, self.potential_, plan.snapshots)
         return self
 

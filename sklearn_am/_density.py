@@ -12,17 +12,19 @@ from ._constraints import TRAINING_CONSTRAINTS
 from ._device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
     resolve_device, to_numpy, to_tensor, torch_generator
 from ._dynamics import Transport
-from ._fitting import HELD_OUT_POINTS, fixed_loss, scored_loss, validation_split
-from ._generative import GENERATIVE_PATHS, NoiseDataSampler, make_noise_path
+from ._fitting import HELD_OUT_POINTS, fixed_loss, is_warm_start, scored_loss, \
+    train_and_store, validation_split
+from ._generative import GENERATIVE_PATHS, NoiseDataSampler, SampledPath, conditional_sample, \
+    make_noise_path
+from ._inference import push_in_chunks
 from ._losses import EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE, get_laplacian, laplacian_probes, \
     resolve_laplacian
-from ._noise import row_keys
+from ._noise import RowNoise, row_keys, row_signs
 from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._progress import end_fit, fit_potential
 from ._solvers import integrate
-from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units
-from ._validation import check_hidden_layer_sizes, check_positive_int, naming
+from ._validation import check_hidden_layer_sizes, check_positive_int, check_within_reach, \
+    naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
@@ -222,7 +224,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         self : object
             The fitted estimator.
         """
-        warm = self.warm_start and hasattr(self, "potential_")
+        warm = is_warm_start(self)
         with naming("X"):
             X = validate_data(self, X, reset=not warm, dtype=[np.float64, np.float32],
                               ensure_min_samples=2)
@@ -235,7 +237,9 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
             np.zeros(len(data)), None, self.validation_fraction if self.early_stopping else None,
             rng)
         train_rows = np.arange(len(data)) if held_out is None else np.sort(train_rows)
-        path = make_noise_path(self.path, self.bandwidth)
+        # A warm start keeps the path it was trained on.
+        path_spec = self._path_spec_ if warm else (self.path, float(self.bandwidth))
+        path = make_noise_path(*path_spec)
         sampler = NoiseDataSampler(to_tensor(data[train_rows], device), path, self.coupling)
         generator = torch_generator(rng.randint(MAX_SEED), device)
         potential = self._starting_potential(X.shape[1], hidden_layer_sizes,
@@ -243,31 +247,19 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         # A gradient flow; built-in paths carry their velocity (path regression).
         loss = scored_loss(Transport(), "regression")
         fitted = {
-            "mean_": units.center, "scale_": units.scale,
+            "mean_": units.center, "scale_": units.scale, "_path_spec_": path_spec,
             "hidden_layer_sizes_": hidden_layer_sizes, "device_": str(device),
             "laplacian_": resolve_laplacian(self.laplacian, X.shape[1],
                                             EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE),
         }
-        early = None
+        validation = None
         if held_out is not None:
             checker = NoiseDataSampler(to_tensor(data[np.sort(held_out)], device), path,
                                        self.coupling)
-            early = EarlyStopping(fixed_loss(loss, checker, DENSITY_HELD_OUT_POINTS, device),
-                                  every=VALIDATION_EVERY, patience=self.n_iter_no_change,
-                                  tol=self.tol)
-        previous = (self.loss_curve_, self.n_iter_) if warm else ([], 0)
-        result = fit_potential(self, X, y, potential, sampler,
-                               lambda net, batch: loss(net, batch, generator),
-                               generator=generator, fitted=fitted, previous=previous,
-                               early_stopping=early)
-        fitted.update(
-            potential_=potential.to("cpu"), loss_curve_=previous[0] + result.curve,
-            n_iter_=previous[1] + len(result.curve),
-            **validation_attributes(result, previous[1]),
-        )
-        for attribute, value in fitted.items():
-            setattr(self, attribute, value)
-        end_fit(self, X, y, result)
+            validation = fixed_loss(loss, checker, DENSITY_HELD_OUT_POINTS, device)
+        train_and_store(self, X, y, potential, sampler,
+                        lambda net, batch: loss(net, batch, generator), generator=generator,
+                        fitted=fitted, warm=warm, validation=validation)
         return self
 
     @property
@@ -300,12 +292,94 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         rng = check_random_state(random_state)
         z = rng.standard_normal((n_samples, self.n_features_in_))
         device = resolve_device(self.device)
+        x1, _, _, _ = push_in_chunks(
+            Transport(), module_on(self.potential_, device), z, 0.0, 1.0,
+            options=self._options(), device=device, to_model=_identity,
+            from_model=self._units.from_model, chunk=DENSITY_CHUNK, name=type(self).__name__)
+        return x1
+
+    def sample_conditional(self, X, *, n_steps=50, churn=1.0, langevin_steps=20,
+                           random_state=None):
+        """Draw the missing entries (NaN) of each row given the row's observed entries.
+
+        Inpainting along the learnt path: the observed entries ride their own
+        noised path while the missing ones start from N(0, I) and follow the field
+        (stochastically with ``churn``), then take ``langevin_steps`` Langevin steps
+        at the path's end and are denoised there (the bandwidth's blur removed). A
+        row's draw is one sample of the model's conditional law given its observed
+        entries; a row with no observed entry is a draw from the model. Used by
+        :class:`~sklearn_am.ActionMatchingImputer`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with missing entries marked by NaN.
+        n_steps : int, default=50
+            Euler–Maruyama steps over the path.
+        churn : float, default=1.0
+            Noise η of the sampler's stochastic differential equation (same
+            marginals as the field's flow; 0: the ODE).
+        langevin_steps : int, default=20
+            Langevin steps at the path's end on the missing entries (score read off
+            the learnt field, step b²/2 for bandwidth b).
+        random_state : int, RandomState instance or None, default=None
+            An int is the seed of the rows' noise streams: the same int gives the
+            same draws on every call, and each row's draw depends on the row alone
+            (its observed values and which are missing).
+
+        Returns
+        -------
+        X_drawn : ndarray of shape (n_samples, n_features)
+            X (float64) with every NaN replaced by its draw; observed entries are
+            returned exactly.
+
+        Raises
+        ------
+        ValueError
+            If the density's path is a callable (only the built-in paths know their
+            coefficients), or a row is far outside the fitted data.
+        FloatingPointError
+            If a draw is not finite.
+        """
+        check_is_fitted(self)
+        n_steps = check_positive_int(n_steps, "n_steps")
+        langevin_steps = int(langevin_steps)
+        if langevin_steps < 0 or not (isinstance(churn, Real) and churn >= 0):
+            raise ValueError(f"langevin_steps and churn must be >= 0; got {langevin_steps} "
+                             f"and {churn!r}.")
+        path = make_noise_path(*self._path_spec_)
+        if isinstance(path, SampledPath):
+            raise ValueError(
+                f"sample_conditional needs a built-in path ('linear' or 'vp'); this density "
+                f"was fitted on the callable path {self._path_spec_[0]!r}, of which only "
+                "samples are known. Refit it with path='linear' or path='vp'."
+            )
+        with naming("X"):
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                              ensure_all_finite="allow-nan")
+        known = ~np.isnan(X)
+        units = self._units
+        check_within_reach(np.where(known, X, units.center), units)
+        seed = random_state if isinstance(random_state, (int, np.integer)) and \
+            not isinstance(random_state, bool) else \
+            check_random_state(random_state).randint(MAX_SEED)
+        standardised = np.where(known, units.to_model(np.where(known, X, 0.0)), 0.0)
+        keys = row_keys(np.concatenate([standardised, known], axis=1), seed)
+        device = resolve_device(self.device)
         net = module_on(self.potential_, device)
-        out = np.empty((n_samples, self.n_features_in_))
-        for start in range(0, n_samples, DENSITY_CHUNK):
-            x = to_tensor(z[start : start + DENSITY_CHUNK], device)
-            x1 = integrate(net.velocity, x, 0.0, 1.0, **self._options())
-            out[start : start + len(x)] = self._units.from_model(to_numpy(x1, np.float64))
+        out = np.array(X, dtype=np.float64)
+        todo = np.flatnonzero(~known.all(axis=1))
+        noise = RowNoise(keys[todo])  # handed out in the order of ``todo``
+        for start in range(0, len(todo), INFERENCE_CHUNK):
+            rows = todo[start : start + INFERENCE_CHUNK]
+            x = to_tensor(standardised[rows], device)
+            with explain_out_of_memory(type(self).__name__, "sample_conditional",
+                                       "the size of the network"):
+                drawn = conditional_sample(
+                    net.velocity, path, x, torch.as_tensor(known[rows], device=device),
+                    noise.take(len(rows)), n_steps, churn, langevin_steps=langevin_steps)
+            out[rows] = np.where(known[rows], X[rows],
+                                 units.from_model(to_numpy(drawn, np.float64)))
         return out
 
     def score_samples(self, X):
@@ -328,6 +402,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         check_is_fitted(self)
         with naming("X"):
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_within_reach(X, self._units)
         device = resolve_device(self.device)
         net = module_on(self.potential_, device)
         d = self.n_features_in_
@@ -342,7 +417,8 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
             # its own through the per-row adaptive steps.
             parts = [x, torch.zeros_like(x[:, :1])]
             if keys is not None:
-                parts.append(_rademacher(keys[start:stop], d, device))
+                parts.append(to_tensor(row_signs(keys[start:stop], HUTCHINSON_PROBES * d),
+                                       device))
             with explain_out_of_memory(type(self).__name__, "score_samples", "n_features"):
                 z0 = to_numpy(integrate(field, torch.cat(parts, dim=1), 1.0, 0.0,
                                         **self._options()), np.float64)
@@ -369,16 +445,6 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         return float(np.sum(self.score_samples(X)))
 
 
-def _rademacher(keys, n_features, device):
-    """``HUTCHINSON_PROBES`` fixed ±1 probes per row from the row's key: (n, k·d)."""
-    counters = np.arange(HUTCHINSON_PROBES * n_features, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        mixed = (keys[:, None] ^ (counters[None, :] * np.uint64(0x9E3779B97F4A7C15)))
-        mixed = (mixed ^ (mixed >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
-    bits = (mixed >> np.uint64(32)) & np.uint64(1)
-    return torch.as_tensor(2.0 * bits.astype(np.float32) - 1.0, device=device)
-
-
 def _log_density_field(net, n_features, laplacian):
     """f(z, τ) for z = (x, ℓ[, probes]): (∇ₓs, −Δₓs[, 0]), detached after each call."""
     d = n_features
@@ -400,8 +466,23 @@ def _log_density_field(net, n_features, laplacian):
     return field
 
 
+def _identity(x):
+    return x
+
+
 def _standardising_units(X):
-    """Centre on the mean, scale each feature by its standard deviation (1 if constant)."""
-    mean = X.mean(axis=0, dtype=np.float64)
-    scale = X.std(axis=0, dtype=np.float64)
+    """Centre on the mean, scale each feature by its standard deviation (1 if constant).
+
+    Values so large that the moments overflow (|x| near 1e300) are divided by the
+    column's largest magnitude first, so such a table is standardised too.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=0, dtype=np.float64)
+        scale = X.std(axis=0, dtype=np.float64)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+        magnitude = np.max(np.abs(X), axis=0).astype(np.float64)
+        magnitude = np.where(magnitude > 0, magnitude, 1.0)
+        unit = X / magnitude
+        mean = magnitude * unit.mean(axis=0, dtype=np.float64)
+        scale = magnitude * unit.std(axis=0, dtype=np.float64)
     return Units(mean, np.where(scale > 0, scale, 1.0), 0.0, 1.0)

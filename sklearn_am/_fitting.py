@@ -26,10 +26,12 @@ from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
 from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moments_fit_linearly
 from ._paths import Snapshots
+from ._progress import end_fit, fit_potential
+from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units
 
-__all__ = ["FitPlan", "fitted_attributes", "fixed_loss", "held_out_sampler", "prepare_fit",
-           "scored_loss", "validation_split"]
+__all__ = ["FitPlan", "fitted_attributes", "fixed_loss", "held_out_sampler", "is_warm_start",
+           "prepare_fit", "scored_loss", "train_and_store", "validation_split"]
 
 #: Rows of the earliest snapshot kept after fit for ``sample``.
 MAX_SOURCE_SAMPLES = 10_000
@@ -69,6 +71,45 @@ class FitPlan(NamedTuple):
         """``loss(potential, batch)`` of the training loop."""
         loss = scored_loss(self.dynamics, self.policy.objective)
         return lambda net, batch: loss(net, batch, generator)
+
+
+def is_warm_start(estimator):
+    """Whether ``fit`` continues the current network: ``warm_start`` on a fitted estimator.
+
+    The one place this is decided; a warm start keeps the units, the network (with
+    any base field it was trained on) and the loss curve of the earlier fit.
+    """
+    return bool(estimator.warm_start) and hasattr(estimator, "potential_")
+
+
+def train_and_store(estimator, X, y, potential, sampler, loss_fn, *, generator, fitted, warm,
+                    validation=None, score_scale=1.0):
+    """The tail of every ``fit``: train, then set every fitted attribute at once.
+
+    Trains ``potential`` (``_progress.fit_potential``: the estimator's budget, hooks
+    and weight average), with early stopping on ``validation`` where given; then
+    ``fitted`` gains the network, the loss curve and step count (continued from the
+    earlier fit under a warm start) and the validation scores (× ``score_scale``:
+    user units), all of it is set on ``estimator``, and the fit task ends
+    (``_progress.end_fit``, which raises if training diverged).
+
+    Returns
+    -------
+    TrainResult
+    """
+    previous = (estimator.loss_curve_, estimator.n_iter_) if warm else ([], 0)
+    early = None if validation is None else EarlyStopping(
+        validation, every=VALIDATION_EVERY, patience=estimator.n_iter_no_change,
+        tol=estimator.tol)
+    result = fit_potential(estimator, X, y, potential, sampler, loss_fn, generator=generator,
+                           fitted=fitted, previous=previous, early_stopping=early)
+    fitted.update(potential_=potential.to("cpu"), loss_curve_=previous[0] + result.curve,
+                  n_iter_=previous[1] + len(result.curve),
+                  **validation_attributes(result, previous[1], score_scale))
+    for attribute, value in fitted.items():
+        setattr(estimator, attribute, value)
+    end_fit(estimator, X, y, result)
+    return result
 
 
 def validation_split(times, rows, fraction, rng, min_rows=MIN_ROWS_FOR_VALIDATION):

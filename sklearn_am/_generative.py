@@ -27,8 +27,10 @@ import torch
 from ._couplings import plan
 from ._losses import Batch
 from ._paths import Path, low_discrepancy_uniform
+from ._solvers import Euler, EulerMaruyama
 
 __all__ = [
+    "CONDITIONAL_END_MARGIN",
     "GENERATIVE_PATHS",
     "LinearNoisePath",
     "NoiseDataSampler",
@@ -38,13 +40,27 @@ __all__ = [
 ]
 
 
+#: How far before τ = 1 a path whose noise posterior is singular at τ = 1 ends its
+#: conditional draws: the VP path's ȧσ − aσ̇ vanishes at τ = 1 (float32 gives ~1e-7
+#: there, so E[ε | x_1] comes out ~1e6 too large); at τ = 0.98 it is ≈ 0.49 for the
+#: default bandwidth 0.1, and a_τ = 0.9995, so the path has all but reached the data.
+CONDITIONAL_END_MARGIN = 0.02
+
+
 class _GaussianNoisePath(Path):
     """x_τ = a_τ·x + σ_τ·ε: a data row scaled by a_τ plus Gaussian noise of width σ_τ.
 
-    Subclasses give :meth:`coefficients`; from them follow the sample, the path
-    velocity and, from a field's velocity at x_τ, the posterior mean of the
-    noise (what the stochastic and conditional samplers need).
+    Subclasses give :meth:`coefficients` and :attr:`conditional_end`; from the
+    coefficients follow the sample, the path velocity and, from a field's velocity
+    at x_τ, the posterior mean of the noise (what the stochastic and conditional
+    samplers need).
     """
+
+    @property
+    def conditional_end(self):
+        """The last τ at which the noise posterior (:meth:`posterior_noise`) is defined
+        and well conditioned: conditional draws end, and are denoised, there."""
+        raise NotImplementedError
 
     def coefficients(self, tau):
         """(a_τ, σ_τ, ȧ_τ, σ̇_τ) for ``tau`` of shape (n,) or a scalar tensor."""
@@ -87,6 +103,12 @@ class LinearNoisePath(_GaussianNoisePath):
     def __init__(self, bandwidth):
         self.bandwidth = float(bandwidth)
 
+    @property
+    def conditional_end(self):
+        """1: ȧσ − aσ̇ is 1 at every τ, so the posterior is defined at the data end,
+        unless b = 0 leaves no noise there (then ``1 − CONDITIONAL_END_MARGIN``)."""
+        return 1.0 if self.bandwidth > 0 else 1.0 - CONDITIONAL_END_MARGIN
+
     def coefficients(self, tau):
         shrink = 1.0 - self.bandwidth
         return tau, 1.0 - shrink * tau, torch.ones_like(tau), torch.full_like(tau, -shrink)
@@ -104,6 +126,12 @@ class VPNoisePath(_GaussianNoisePath):
 
     def __init__(self, bandwidth):
         self.bandwidth = float(bandwidth)
+
+    @property
+    def conditional_end(self):
+        """``1 − CONDITIONAL_END_MARGIN``: at τ = 1 the path stops moving (ȧ = σ̇ = 0), so
+        its velocity says nothing of the noise and the posterior is undefined."""
+        return 1.0 - CONDITIONAL_END_MARGIN
 
     def coefficients(self, tau):
         alpha = torch.sin(0.5 * math.pi * tau)
@@ -218,7 +246,7 @@ class NoiseDataSampler:
         return Batch(prior, torch.zeros_like(tau), w, x_end, ends, w, x_tau, tau, w, velocity)
 
 
-def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, denoise=True,
+def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0,
                        langevin_steps=0, langevin_size=0.5):
     """Draws of the unknown entries of rows given their known ones, along the learnt path.
 
@@ -231,10 +259,11 @@ def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, deno
         dx = (v̄ + η·σ̇_τ·E[ε | x_τ]) dτ + √(−2η·σ_τ·σ̇_τ) dW,
 
     whose noise lets them forget a start that disagrees with the known entries (the
-    score is −E[ε | x_τ]/σ_τ; η = 0 is the field's ODE). Euler–Maruyama over
-    ``n_steps`` equal steps of τ ∈ [0, 1]; at τ = 1 the draw is denoised to
-    E[x | x_1] = (x_1 − σ_1·E[ε | x_1])/a_1, removing the bandwidth's blur, where the
-    path allows it (``denoise``).
+    score is −E[ε | x_τ]/σ_τ; η = 0 is the field's ODE). Euler–Maruyama (Euler for
+    η = 0, ``_solvers``) over ``n_steps`` equal steps from τ = 0 to the path's
+    ``conditional_end`` τ_e (1 where the noise posterior is defined at the data end);
+    at τ_e the draw is denoised to E[x | x_τe] = (x_τe − σ·E[ε | x_τe])/a, which
+    removes the bandwidth's blur.
 
     Parameters
     ----------
@@ -249,34 +278,46 @@ def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, deno
         (per-row streams, so a row's draw does not depend on the other rows).
     n_steps : int
     churn : float, default=1.0
-    denoise : bool, default=True
     langevin_steps : int, default=0
-        Langevin steps at τ = 1 on the unknown entries (the known ones re-noised
-        at every step), with the score −E[ε | x_1]/σ_1, before denoising.
+        Langevin steps at τ_e on the unknown entries (the known ones re-noised at
+        every step), with the score −E[ε | x]/σ_τe, before denoising.
     langevin_size : float, default=0.5
-        Their step, as a multiple of σ_1².
+        Their step, as a multiple of σ_τe².
 
     Returns
     -------
     Tensor of shape (n, d)
         ``x`` with its unknown entries drawn.
+
+    Raises
+    ------
+    FloatingPointError
+        If a draw is not finite (a field that diverges on these rows).
     """
     n = len(x)
     taus = torch.linspace(0.0, 1.0, n_steps + 1, dtype=x.dtype, device=x.device)
+    if path.conditional_end < 1.0:
+        taus = taus * path.conditional_end
+    solver = EulerMaruyama() if churn > 0 else Euler()
+
+    def drift(state, tau):
+        v = velocity(state, tau)
+        if churn > 0:
+            _, _, _, dsigma = (c.unsqueeze(-1) for c in path.coefficients(tau))
+            v = v + churn * dsigma * path.posterior_noise(state, v, tau)
+        return v
+
     state = noise(x)
     for k in range(n_steps):
         tau = taus[k].expand(n)
-        h = taus[k + 1] - taus[k]
+        h = (taus[k + 1] - taus[k]).expand(n)
         state = torch.where(known, path.mean(noise(x), x, tau), state)
-        v = velocity(state, tau)
+        dw = None
         if churn > 0:
             _, sigma, _, dsigma = (c.unsqueeze(-1) for c in path.coefficients(tau))
-            eps = path.posterior_noise(state, v, tau)
-            v = v + churn * dsigma * eps
-            spread = torch.sqrt(torch.clamp(-2.0 * churn * sigma * dsigma * h, min=0.0))
-            state = state + h * v + spread * noise(x)
-        else:
-            state = state + h * v
+            spread = torch.sqrt(torch.clamp(-2.0 * churn * sigma * dsigma * h[:1], min=0.0))
+            dw = spread * noise(x)
+        state = solver.step(drift, tau, h, state, dw).x
     end = taus[-1].expand(n)
     a_end, sigma_end, _, _ = (c.unsqueeze(-1) for c in path.coefficients(end))
     delta = langevin_size * sigma_end**2
@@ -284,7 +325,12 @@ def conditional_sample(velocity, path, x, known, noise, n_steps, churn=1.0, deno
         state = torch.where(known, path.mean(noise(x), x, end), state)
         score = -path.posterior_noise(state, velocity(state, end), end) / sigma_end
         state = state + delta * score + torch.sqrt(2 * delta) * noise(x)
-    if denoise:
-        eps = path.posterior_noise(state, velocity(state, end), end)
-        state = (state - sigma_end * eps) / a_end
-    return torch.where(known, x, state)
+    eps = path.posterior_noise(state, velocity(state, end), end)
+    state = torch.where(known, x, (state - sigma_end * eps) / a_end)
+    if not bool(torch.isfinite(state).all()):
+        raise FloatingPointError(
+            "The conditional draws are not finite: the learnt field diverges on these "
+            "rows. Refit the density (more iterations, a smaller learning_rate_init) or "
+            "check that the rows are in the units of the training data."
+        )
+    return state

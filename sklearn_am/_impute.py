@@ -1,9 +1,9 @@
 """ActionMatchingImputer: fill missing entries with draws from the learnt conditional law."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
@@ -11,9 +11,8 @@ from sklearn.utils._mask import _get_mask
 from sklearn.utils.validation import check_is_fitted, validate_data, _check_feature_names_in
 
 from ._density import ActionMatchingDensity
-from ._device import INFERENCE_CHUNK, MAX_SEED, module_on, resolve_device, to_numpy, to_tensor
-from ._generative import LinearNoisePath, conditional_sample, make_noise_path
-from ._noise import RowNoise, row_keys
+from ._device import MAX_SEED
+from ._training import TrainingInterruptedWarning
 from ._validation import naming
 from .utils._sklearn import Interval, _fit_context
 
@@ -186,7 +185,7 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
         """
         X, mask = self._validate(X, reset=True)
         rng = check_random_state(self.random_state)
-        density = ActionMatchingDensity() if self.density is None else clone(self.density)
+        density = clone(self._density_template())
         if callable(density.path):
             raise ValueError(
                 "ActionMatchingImputer needs a density with a built-in path ('linear' or "
@@ -203,40 +202,44 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
         X = X[:, self._valid]
         known = observed[:, self._valid]
         table = _hot_deck(X, known, rng)
-        base_iter = density.max_iter
-        for round_ in range(self.n_rounds + 1):
+        n_rounds = self.n_rounds
+        if n_rounds and known.all():
+            warnings.warn(
+                f"X has no missing value (missing_values={self.missing_values!r}): the "
+                f"n_rounds={n_rounds} refits, which re-impute the gaps, were skipped and the "
+                "density is fitted once on the complete rows (transform still fills the "
+                "gaps of new rows). Set n_rounds=0 to silence this, or check "
+                "missing_values.",
+                UserWarning,
+            )
+            n_rounds = 0
+        refit_iter = max(1, int(round(REFIT_SHARE * density.max_iter)))
+        for round_ in range(n_rounds + 1):
             if round_:
-                density.set_params(warm_start=True,
-                                   max_iter=max(1, int(round(REFIT_SHARE * base_iter))))
-                table = self._draw(density, X, known, rng.randint(MAX_SEED))
-            density.fit(table)
-        density.set_params(warm_start=False, max_iter=base_iter)
+                try:
+                    table = self._draw(density, X, known, rng.randint(MAX_SEED))
+                except FloatingPointError as exc:
+                    raise FloatingPointError(
+                        f"Re-imputing the training rows before refit {round_} of "
+                        f"{n_rounds} failed: {exc} Or set n_rounds=0."
+                    ) from None
+                density.set_params(warm_start=True, max_iter=refit_iter)
+            if _fit_until_interrupted(density, table):
+                break  # Ctrl-C: keep the model as it stands, skip the other rounds
+        density.set_params(warm_start=False, max_iter=self._density_template().max_iter)
         self.density_ = density
         return self
+
+    def _density_template(self):
+        return ActionMatchingDensity() if self.density is None else self.density
 
     # ------------------------------------------------------------ inference
     def _draw(self, density, X, known, seed):
         """One conditional draw of the unknown entries of X (the features of the density);
         the entries where ``known`` is False are ignored, whatever they hold."""
-        units = density._units
-        standardised = np.where(known, units.to_model(np.where(known, X, 0.0)), 0.0)
-        keys = row_keys(np.concatenate([standardised, known], axis=1), seed)
-        device = resolve_device(density.device)
-        net = module_on(density.potential_, device)
-        path = make_noise_path(density.path, density.bandwidth)
-        out = np.array(X, dtype=np.float64)
-        todo = np.flatnonzero(~known.all(axis=1))
-        noise = RowNoise(keys[todo])  # handed out in the order of ``todo``
-        for start in range(0, len(todo), INFERENCE_CHUNK):
-            rows = todo[start : start + INFERENCE_CHUNK]
-            x = to_tensor(standardised[rows], device)
-            drawn = conditional_sample(
-                net.velocity, path, x, torch.as_tensor(known[rows], device=device),
-                noise.take(len(rows)), self.n_steps, self.churn,
-                denoise=isinstance(path, LinearNoisePath), langevin_steps=self.langevin_steps)
-            out[rows] = np.where(known[rows], X[rows],
-                                 units.from_model(to_numpy(drawn, np.float64)))
-        return out
+        return density.sample_conditional(
+            np.where(known, X, np.nan), n_steps=self.n_steps, churn=self.churn,
+            langevin_steps=self.langevin_steps, random_state=seed)
 
     def transform(self, X):
         """Fill the missing entries of X.
@@ -263,7 +266,8 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(MAX_SEED)
         draws = [self._draw(self.density_, X[:, valid], known, seed + i)
                  for i in range(self.n_imputations)]
-        X[:, valid] = np.mean(draws, axis=0)
+        # The mean of equal values need not be exact: observed entries come back as given.
+        X[:, valid] = np.where(known, X[:, valid], np.mean(draws, axis=0))
         if self.keep_empty_features:
             X[:, ~valid] = 0.0
         else:
@@ -296,6 +300,20 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
 
 def _nan_placeholder(value):
     return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _fit_until_interrupted(density, table):
+    """``density.fit(table)``; True if the user interrupted its training (Ctrl-C).
+
+    The interruption's warning is passed on, as are the fit's other warnings.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        density.fit(table)
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno, source=warning.source)
+    return any(issubclass(w.category, TrainingInterruptedWarning) for w in caught)
 
 
 def _hot_deck(X, known, rng):

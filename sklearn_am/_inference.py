@@ -33,7 +33,7 @@ from ._validation import _as_real, _check_t_eval, _check_times, check_positive_i
     check_within_reach, naming
 from .utils._docstring import fill_shared_docs
 
-__all__ = ["SnapshotInferenceMixin"]
+__all__ = ["SnapshotInferenceMixin", "push_in_chunks"]
 
 #: Distinct times of ``score``'s snapshots closer than this fraction of the fitted span
 #: are refused (float32 model time; an interval of length 0 has infinite path velocity).
@@ -177,28 +177,11 @@ class SnapshotInferenceMixin:
                 check_random_state(random_state).randint(MAX_SEED)
             noise = RowNoise(row_keys(X, seed))
         device = resolve_device(self.device)
-        potential = module_on(self.potential_, device)
-        n = len(X)
-        X_to = np.empty_like(X)
-        weights = np.ones(n, dtype=X.dtype) if return_weights else None
-        path = times = None
-        for start in range(0, n, INFERENCE_CHUNK):
-            stop = min(start + INFERENCE_CHUNK, n)
-            x = to_tensor(units.to_model(X[start:stop]), device)
-            with explain_out_of_memory(type(self).__name__, "push", _CHUNK_ADVICE):
-                out = dynamics.push(
-                    potential, x, tau_from, tau_to, options=options, return_path=return_path,
-                    t_eval=tau_eval, noise=None if noise is None else noise.take(len(x)),
-                )
-            X_to[start:stop] = units.from_model(to_numpy(out.x, np.float64))
-            if return_weights and out.log_weights is not None:
-                weights[start:stop] = np.exp(to_numpy(out.log_weights, np.float64))
-            if return_path:
-                chunk_path = to_numpy(out.path, np.float64)
-                if path is None:
-                    path = np.empty((chunk_path.shape[0], *X.shape), dtype=X.dtype)
-                path[:, start:stop] = units.from_model(chunk_path)
-                times = out.path_times
+        X_to, weights, path, times = push_in_chunks(
+            dynamics, module_on(self.potential_, device), X, tau_from, tau_to,
+            options=options, device=device, to_model=units.to_model,
+            from_model=units.from_model, noise=noise, return_path=return_path,
+            t_eval=tau_eval, return_weights=return_weights, name=type(self).__name__)
         result = [X_to]
         if return_weights:
             result.append(weights)
@@ -342,6 +325,67 @@ class SnapshotInferenceMixin:
         with torch.enable_grad():
             value = float(loss(module_on(self.potential_, device)).detach())
         return -value * units.action
+
+
+def push_in_chunks(dynamics, potential, X, tau_from, tau_to, *, options, device, to_model,
+                   from_model, noise=None, return_path=False, t_eval=None,
+                   return_weights=False, chunk=INFERENCE_CHUNK, name="push"):
+    """Rows of X pushed by ``dynamics.push`` from τ_from to τ_to, ``chunk`` rows at a time.
+
+    The one loop of every push (the snapshot estimators' ``push``/``transform``/
+    ``sample`` and the density's ``sample``): memory beyond inputs and outputs stays
+    flat in the number of rows.
+
+    Parameters
+    ----------
+    dynamics : Dynamics
+    potential : torch.nn.Module
+        The network, on ``device``.
+    X : ndarray of shape (n, d)
+        Rows in the caller's units; ``to_model`` maps a chunk to model units and
+        ``from_model`` maps pushed states back.
+    tau_from, tau_to : float
+        Model times.
+    options : dict
+        Solver options (``_solvers.integrate``).
+    noise : RowNoise or None
+        Per-row noise of stochastic dynamics, handed out chunk by chunk.
+    chunk : int, default=INFERENCE_CHUNK
+    name : str
+        The estimator's name, for out-of-memory advice.
+
+    Returns
+    -------
+    X_to : ndarray like X
+    weights : ndarray of shape (n,) or None
+        Growth factors (ones where mass is conserved); None unless ``return_weights``.
+    path : ndarray of shape (n_times, n, d) or None
+        Only with ``return_path``.
+    path_times : list of float or None
+        Model times of ``path``.
+    """
+    n = len(X)
+    X_to = np.empty_like(X)
+    weights = np.ones(n, dtype=X.dtype) if return_weights else None
+    path = times = None
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        x = to_tensor(to_model(X[start:stop]), device)
+        with explain_out_of_memory(name, "push", _CHUNK_ADVICE):
+            out = dynamics.push(
+                potential, x, tau_from, tau_to, options=options, return_path=return_path,
+                t_eval=t_eval, noise=None if noise is None else noise.take(len(x)),
+            )
+        X_to[start:stop] = from_model(to_numpy(out.x, np.float64))
+        if return_weights and out.log_weights is not None:
+            weights[start:stop] = np.exp(to_numpy(out.log_weights, np.float64))
+        if return_path:
+            chunk_path = to_numpy(out.path, np.float64)
+            if path is None:
+                path = np.empty((chunk_path.shape[0], *X.shape), dtype=X.dtype)
+            path[:, start:stop] = from_model(chunk_path)
+            times = out.path_times
+    return X_to, weights, path, times
 
 
 def _potential_of(net, x, t):

@@ -9,12 +9,14 @@ their order; duplicated rows still get independent noise.
 import numpy as np
 import torch
 
-__all__ = ["RowNoise", "row_keys"]
+__all__ = ["RowNoise", "row_keys", "row_signs"]
 
 _U64 = np.uint64
 _GOLDEN_GAMMA = _U64(0x9E3779B97F4A7C15)
 #: Mixed into every key, so that the noise differs from other uses of the seed.
 _NOISE_SALT = _U64(0x6541_4D5F_6E6F_6973)  # "eAM_nois"
+#: Mixed into the counters of :func:`row_signs`, so signs and normals of a key differ.
+_SIGN_SALT = _U64(0x5369_676E_735F_6B65)  # "Signs_ke"
 _TWO_POW_M32 = 2.0**-32
 
 
@@ -45,6 +47,18 @@ def row_keys(X, seed):
         occurrence[order] = rank.astype(np.uint64)
         keys = _splitmix64(keys ^ _splitmix64(occurrence))
     return keys
+
+
+def row_signs(keys, n_signs):
+    """``n_signs`` fixed ±1 (Rademacher) values per row from the row's key: (n, n_signs).
+
+    Entry (i, j) is the top bit of SplitMix64(key_i + SplitMix64(j)), the generator
+    of :class:`RowNoise`, so a row's signs depend on its key alone.
+    """
+    counters = _splitmix64(np.arange(n_signs, dtype=np.uint64) ^ _SIGN_SALT)
+    with np.errstate(over="ignore"):
+        z = _splitmix64(keys[:, None] + counters[None, :])
+    return 2.0 * (z >> _U64(63)).astype(np.float64) - 1.0
 
 
 class RowNoise:

@@ -34,6 +34,13 @@ def _lr_factor(step, n_steps):
     return FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * cosine
 
 
+class TrainingInterruptedWarning(ConvergenceWarning):
+    """Training was interrupted by the user (Ctrl-C); the partially trained model is kept.
+
+    Callers that run several fits in a row (the imputer's refit rounds) stop at it.
+    """
+
+
 class TrainResult(NamedTuple):
     """What a training run did."""
 
@@ -43,6 +50,7 @@ class TrainResult(NamedTuple):
     stopped: bool = False  # a hook or early stopping ended training before max_iter
     validation: tuple = ()  # (step, validation loss) at every check, model units
     best_step: Optional[int] = None  # the step whose weights were kept (early stopping)
+    interrupted: bool = False  # the user pressed Ctrl-C (KeyboardInterrupt) during training
 
 
 #: Steps between two early-stopping checks, and the decay of the weight average
@@ -222,7 +230,7 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
     device = params[0].device if params else torch.device("cpu")
     guard = DivergenceGuard(params, device)
     losses = []
-    stopped = by_hook = False
+    stopped = by_hook = interrupted = False
     potential.train()
     try:
         for step in range(max_iter):
@@ -250,10 +258,11 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
                         stopped = True
                         break
     except KeyboardInterrupt:
+        interrupted = True
         warnings.warn(
             f"Training interrupted by the user after {len(losses)} steps; "
             "the partially trained model is kept.",
-            ConvergenceWarning,
+            TrainingInterruptedWarning,
         )
     finally:
         potential.eval()
@@ -264,13 +273,14 @@ def train(potential, sampler, loss_fn, *, max_iter, batch_size, learning_rate, g
     curve = torch.stack(losses).cpu().tolist() if losses else []
     checks = tuple(early_stopping.history) if early_stopping is not None else ()
     if bad >= 0:
-        return TrainResult(curve[:bad], bad, curve[bad], stopped, checks)
+        return TrainResult(curve[:bad], bad, curve[bad], stopped, checks,
+                           interrupted=interrupted)
     kept, best_step = _kept_weights(averaging, early_stopping, by_hook)
     if kept is not None:
         with torch.no_grad():
             for p, k in zip(params, kept):
                 p.copy_(k)
-    return TrainResult(curve, None, None, stopped, checks, best_step)
+    return TrainResult(curve, None, None, stopped, checks, best_step, interrupted)
 
 
 def _kept_weights(averaging, early_stopping, by_hook):

@@ -33,17 +33,23 @@ def naming(*names):
 
 
 def check_within_reach(X, units, name="X"):
-    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre."""
-    reach = MAX_MODEL_COORDINATE * units.scale
+    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre
+    (one scale, or one per feature)."""
+    scale = np.asarray(units.scale, dtype=np.float64)
+    reach = MAX_MODEL_COORDINATE * scale
     for start in range(0, X.shape[0], 65_536):
         block = np.abs(np.asarray(X[start : start + 65_536], dtype=np.float64) - units.center)
-        farthest = float(block.max(initial=0.0))
-        if farthest > reach:
+        ratio = block / reach
+        if ratio.size and float(ratio.max()) > 1.0:
+            column = int(np.unravel_index(np.argmax(ratio), ratio.shape)[-1])
+            farthest = float(block[..., column].max())
+            where = "" if scale.ndim == 0 else f" (feature {column})"
+            scale_j = float(scale) if scale.ndim == 0 else float(scale[column])
             raise ValueError(
-                f"{name} has values {farthest:.3g} away from the centre of the fitted data, "
-                f"more than {MAX_MODEL_COORDINATE:g} times its scale ({units.scale:.3g}): the "
-                f"learnt dynamics mean nothing there. Check the units of {name} (they must "
-                "be those used in fit)."
+                f"{name} has values{where} {farthest:.3g} away from the centre of the fitted "
+                f"data, more than {MAX_MODEL_COORDINATE:g} times its scale ({scale_j:.3g}): "
+                f"the learnt model means nothing there. Check the units of {name} (they "
+                "must be those used in fit)."
             )
 
 
