@@ -188,6 +188,49 @@ def test_save_params_load_params_round_trip(small, gaussian, tmp_path):
         weights_only.velocity(X, 0.3)
 
 
+def _stored_name(value):
+    assert value.dtype == torch.uint8, value  # UTF-8 bytes, not an index
+    return bytes(value.tolist()).decode("utf-8")
+
+
+def test_saved_criterion_carries_the_names(small, gaussian, tmp_path, monkeypatch):
+    """The interpolation and objective are saved as names: a list that gains a name
+    sorting earlier (here, ahead of every current one) does not relabel them."""
+    X = gaussian[0][:100]
+    small.save_params(f_params=tmp_path / "p.pt", f_criterion=tmp_path / "c.pt")
+    saved = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert _stored_name(saved["interpolation"]) == small.interpolation_ == "ot"
+    assert _stored_name(saved["objective"]) == "regression"
+    assert _stored_name(pickle.loads(pickle.dumps(small)).criterion_.interpolation) == "ot"
+    from sklearn_am.skorch import _criterion, _mirror
+
+    for module in (_criterion, _mirror):  # where the former index tables lived
+        monkeypatch.setattr(module, "INTERPOLATION_NAMES",
+                            ("aardvark", "bridge", "independent", "ot", "quadrature"),
+                            raising=False)
+        monkeypatch.setattr(module, "OBJECTIVE_NAMES", ("aardvark", "regression", "action"),
+                            raising=False)
+    loaded = make_net().initialize()
+    loaded.load_params(f_params=tmp_path / "p.pt", f_criterion=tmp_path / "c.pt")
+    assert loaded.interpolation_ == "ot"
+    assert loaded.to_estimator().objective_ == "regression"
+    np.testing.assert_array_equal(loaded.velocity(X, 0.3), small.velocity(X, 0.3))
+
+
+def test_criterion_saved_with_indices_still_loads(small, gaussian):
+    """A criterion saved by earlier versions (indices into the then-sorted names)."""
+    state = small.criterion_.state_dict()
+    state["interpolation"] = torch.tensor(2.0, dtype=torch.float64)  # "ot"
+    state["objective"] = torch.tensor(0.0, dtype=torch.float64)  # "regression"
+    loaded = make_net().initialize()
+    loaded.module_.load_state_dict(small.module_.state_dict())
+    loaded.criterion_.load_state_dict(state)
+    assert loaded.interpolation_ == "ot"
+    assert loaded.to_estimator().objective_ == "regression"
+    X = gaussian[0][:50]
+    np.testing.assert_array_equal(loaded.velocity(X, 0.3), small.velocity(X, 0.3))
+
+
 def test_pickle_round_trip(small, gaussian):
     X = gaussian[0][:100]
     assert small.draws_ is None  # training data is not kept
