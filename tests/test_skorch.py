@@ -285,14 +285,52 @@ def test_partial_fit_keeps_the_units(small, gaussian):
 
 # ----------------------------------------------------------------- the split
 def test_snapshot_split_holds_out_a_share_of_every_snapshot():
-    t = np.repeat([0.0, 0.5, 2.0], [3, 50, 200])
+    t = np.repeat([0.0, 0.5, 2.0], [21, 50, 200])
     train, valid = SnapshotSplit(0.2, random_state=0)(Dataset(np.zeros((len(t), 1)), t), t)
     np.testing.assert_array_equal(np.unique(t[valid.indices], return_counts=True)[1],
-                                  [1, 10, 40])
+                                  [5, 10, 40])  # rounded up, as the estimators' split
     assert len(np.intersect1d(train.indices, valid.indices)) == 0
     assert len(train.indices) + len(valid.indices) == len(t)
     with pytest.raises(ValueError, match="cv"):
         SnapshotSplit(1)(Dataset(np.zeros((len(t), 1)), t), t)
+
+
+@pytest.mark.parametrize("counts, cv, seed", [
+    ([20, 21, 25], 0.1, 0),  # 2.1 and 2.5 rows: rounded up, not to the nearest
+    ([25, 37, 120], 5, 1),
+    ([30, 30, 30], 3, 2),
+    ([22, 23], 0.5, 3),
+    ([20, 7, 50], 5, 4),  # a snapshot under 20 rows: no split
+    ([3, 200], 0.2, 5),
+])
+def test_snapshot_split_holds_out_the_rows_of_the_estimators_split(counts, cv, seed):
+    """The same rows as ``validation_split`` (the estimators' early stopping) for the
+    same times, fraction and random state, rows of different times interleaved."""
+    from sklearn_am._fitting import validation_split
+
+    t = np.random.RandomState(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    t = t.astype(np.float64)
+    split = SnapshotSplit(cv, random_state=seed)
+    expected_train, expected_valid = validation_split(t, None, split.fraction(),
+                                                      np.random.RandomState(seed))
+    dataset = Dataset(np.zeros((len(t), 1)), t)
+    if expected_valid is None:
+        with pytest.warns(UserWarning, match="holds out no rows"):
+            train, valid = split(dataset, t)
+        assert train is dataset and valid is None
+        return
+    train, valid = split(dataset, t)
+    np.testing.assert_array_equal(valid.indices, np.sort(expected_valid))
+    np.testing.assert_array_equal(train.indices, np.sort(expected_train))
+
+
+def test_small_snapshots_train_without_validation(gaussian):
+    X, t, _ = gaussian
+    keep = np.concatenate([np.flatnonzero(t == time)[:12] for time in np.unique(t)])
+    with pytest.warns(UserWarning, match="holds out no rows"):
+        net = make_net(max_epochs=1).fit(X[keep], t[keep])
+    assert "valid_loss" not in net.history[-1]
+    assert np.isfinite(net.history[-1, "train_loss"])
 
 
 # -------------------------------------------------------------------- errors
