@@ -29,9 +29,10 @@ class ActionMatchingCriterion(nn.Module):
     the user's: the units (centre, scale, time origin and span), the snapshot
     times, the masses (unbalanced dynamics), rows of the first snapshot (for
     ``sample``) and the noise seed, and, by name (UTF-8 bytes), the
-    interpolation and the estimator of the objective used. So ``save_params(f_criterion=...)`` and
-    skorch's ``Checkpoint`` (which saves the criterion by default) persist them
-    with the weights, and ``load_params`` restores a usable net. The loss itself
+    interpolation and the estimator of the objective used. So
+    ``save_params(f_criterion=...)`` and skorch's ``Checkpoint`` (which saves
+    the criterion by default) persist them with the weights, and
+    ``load_params`` restores a usable net. The loss itself
     is the bound dynamics' ``loss(potential, batch, generator, objective)``.
     """
 
