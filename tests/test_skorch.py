@@ -333,6 +333,28 @@ def test_small_snapshots_train_without_validation(gaussian):
     assert np.isfinite(net.history[-1, "train_loss"])
 
 
+def test_private_scikit_learn_names_come_through_the_one_door():
+    """sklearn_am.skorch imports scikit-learn's private names from utils._sklearn only."""
+    import ast
+    import pathlib
+
+    import sklearn_am.skorch
+
+    offenders = []
+    for path in sorted(pathlib.Path(sklearn_am.skorch.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and \
+                    node.module.split(".")[0] == "sklearn":
+                offenders += [f"{path.name}: {node.module}.{alias.name}"
+                              for alias in node.names
+                              if any(part.startswith("_")
+                                     for part in [*node.module.split("."), alias.name])]
+            elif isinstance(node, ast.Import):
+                offenders += [f"{path.name}: {alias.name}" for alias in node.names
+                              if alias.name.startswith("sklearn.") and "._" in alias.name]
+    assert not offenders, offenders
+
+
 # -------------------------------------------------------------------- errors
 def test_parameters_are_checked_by_the_mirrored_estimator(gaussian):
     X, t, _ = gaussian

@@ -6,11 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch.dataset import Dataset
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from .._fitting import MIN_ROWS_FOR_VALIDATION, validation_split
 from .._validation import _check_times
+from ..utils._sklearn import _safe_indexing
 
 
 class SnapshotSplit:
