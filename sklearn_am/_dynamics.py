@@ -283,6 +283,8 @@ class NoisyTransport(Transport):
 
     def bind(self, units, masses=None):
         self.schedule = _sigma_schedule(self.sigma, units)  # (time, σ) in user units
+        if callable(self.sigma):  # tabulated: keep the table, not the callable (pickling)
+            self.sigma = self.schedule
         self.tau_knots = units.to_tau(self.schedule[:, 0])
         # σ' = σ·√T/a: a Wiener process in t has √T times the spread of one in τ.
         self.sigma_knots = self.schedule[:, 1] * np.sqrt(units.span) / units.scale

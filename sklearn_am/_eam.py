@@ -2,6 +2,8 @@
 
 from numbers import Real
 
+import numpy as np
+
 from ._base import BaseActionMatching
 from ._potential_param import store_potential_params
 from ._dynamics import NoisyTransport
@@ -41,7 +43,13 @@ class EntropicActionMatching(BaseActionMatching):
         - a float ≥ 0: constant σ (0 gives plain Action Matching);
         - a callable ``sigma(t) -> float`` of one time (in the units of ``y``);
           it is tabulated at 1025 evenly spaced times over the fitted range and
-          interpolated linearly, so it need not pickle with the fitted model;
+          interpolated linearly. A fitted model pickles (``pickle``, ``joblib``,
+          ``skops``) even when the callable does not (a lambda, a local
+          function): its state holds that table, not the callable, so once
+          unpickled ``get_params()["sigma"]`` is a copy of the
+          ``sigma_schedule_`` array, a valid ``sigma`` that gives the same
+          fitted model. An unfitted estimator holds the callable as given and
+          pickles only if the callable does (define it at module level);
         - an array of ``(time, sigma)`` rows with strictly increasing times:
           linear interpolation between knots, constant beyond the end knots.
 
@@ -190,6 +198,18 @@ class EntropicActionMatching(BaseActionMatching):
         self.target_time = target_time
         self.warm_start = warm_start
         store_potential_params(self, potential__params)
+
+    def __getstate__(self):
+        """The state, a callable ``sigma`` replaced by its table once fitted.
+
+        The table (``sigma_schedule_``) is what the fitted model uses, so the
+        restored model behaves the same, and the state pickles whatever the
+        callable is.
+        """
+        state = super().__getstate__()  # a copy: the live estimator keeps its callable
+        if callable(state.get("sigma")) and "sigma_schedule_" in state:
+            state["sigma"] = np.array(state["sigma_schedule_"])
+        return state
 
     def _make_dynamics(self):
         return NoisyTransport(sigma=self.sigma, laplacian=self.laplacian)

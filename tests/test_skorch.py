@@ -188,6 +188,49 @@ def test_save_params_load_params_round_trip(small, gaussian, tmp_path):
         weights_only.velocity(X, 0.3)
 
 
+def _stored_name(value):
+    assert value.dtype == torch.uint8, value  # UTF-8 bytes, not an index
+    return bytes(value.tolist()).decode("utf-8")
+
+
+def test_saved_criterion_carries_the_names(small, gaussian, tmp_path, monkeypatch):
+    """The interpolation and objective are saved as names: a list that gains a name
+    sorting earlier (here, ahead of every current one) does not relabel them."""
+    X = gaussian[0][:100]
+    small.save_params(f_params=tmp_path / "p.pt", f_criterion=tmp_path / "c.pt")
+    saved = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert _stored_name(saved["interpolation"]) == small.interpolation_ == "ot"
+    assert _stored_name(saved["objective"]) == "regression"
+    assert _stored_name(pickle.loads(pickle.dumps(small)).criterion_.interpolation) == "ot"
+    from sklearn_am.skorch import _criterion, _mirror
+
+    for module in (_criterion, _mirror):  # where the former index tables lived
+        monkeypatch.setattr(module, "INTERPOLATION_NAMES",
+                            ("aardvark", "bridge", "independent", "ot", "quadrature"),
+                            raising=False)
+        monkeypatch.setattr(module, "OBJECTIVE_NAMES", ("aardvark", "regression", "action"),
+                            raising=False)
+    loaded = make_net().initialize()
+    loaded.load_params(f_params=tmp_path / "p.pt", f_criterion=tmp_path / "c.pt")
+    assert loaded.interpolation_ == "ot"
+    assert loaded.to_estimator().objective_ == "regression"
+    np.testing.assert_array_equal(loaded.velocity(X, 0.3), small.velocity(X, 0.3))
+
+
+def test_criterion_saved_with_indices_still_loads(small, gaussian):
+    """A criterion saved by earlier versions (indices into the then-sorted names)."""
+    state = small.criterion_.state_dict()
+    state["interpolation"] = torch.tensor(2.0, dtype=torch.float64)  # "ot"
+    state["objective"] = torch.tensor(0.0, dtype=torch.float64)  # "regression"
+    loaded = make_net().initialize()
+    loaded.module_.load_state_dict(small.module_.state_dict())
+    loaded.criterion_.load_state_dict(state)
+    assert loaded.interpolation_ == "ot"
+    assert loaded.to_estimator().objective_ == "regression"
+    X = gaussian[0][:50]
+    np.testing.assert_array_equal(loaded.velocity(X, 0.3), small.velocity(X, 0.3))
+
+
 def test_pickle_round_trip(small, gaussian):
     X = gaussian[0][:100]
     assert small.draws_ is None  # training data is not kept
@@ -242,14 +285,74 @@ def test_partial_fit_keeps_the_units(small, gaussian):
 
 # ----------------------------------------------------------------- the split
 def test_snapshot_split_holds_out_a_share_of_every_snapshot():
-    t = np.repeat([0.0, 0.5, 2.0], [3, 50, 200])
+    t = np.repeat([0.0, 0.5, 2.0], [21, 50, 200])
     train, valid = SnapshotSplit(0.2, random_state=0)(Dataset(np.zeros((len(t), 1)), t), t)
     np.testing.assert_array_equal(np.unique(t[valid.indices], return_counts=True)[1],
-                                  [1, 10, 40])
+                                  [5, 10, 40])  # rounded up, as the estimators' split
     assert len(np.intersect1d(train.indices, valid.indices)) == 0
     assert len(train.indices) + len(valid.indices) == len(t)
     with pytest.raises(ValueError, match="cv"):
         SnapshotSplit(1)(Dataset(np.zeros((len(t), 1)), t), t)
+
+
+@pytest.mark.parametrize("counts, cv, seed", [
+    ([20, 21, 25], 0.1, 0),  # 2.1 and 2.5 rows: rounded up, not to the nearest
+    ([25, 37, 120], 5, 1),
+    ([30, 30, 30], 3, 2),
+    ([22, 23], 0.5, 3),
+    ([20, 7, 50], 5, 4),  # a snapshot under 20 rows: no split
+    ([3, 200], 0.2, 5),
+])
+def test_snapshot_split_holds_out_the_rows_of_the_estimators_split(counts, cv, seed):
+    """The same rows as ``validation_split`` (the estimators' early stopping) for the
+    same times, fraction and random state, rows of different times interleaved."""
+    from sklearn_am._fitting import validation_split
+
+    t = np.random.RandomState(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    t = t.astype(np.float64)
+    split = SnapshotSplit(cv, random_state=seed)
+    expected_train, expected_valid = validation_split(t, None, split.fraction(),
+                                                      np.random.RandomState(seed))
+    dataset = Dataset(np.zeros((len(t), 1)), t)
+    if expected_valid is None:
+        with pytest.warns(UserWarning, match="holds out no rows"):
+            train, valid = split(dataset, t)
+        assert train is dataset and valid is None
+        return
+    train, valid = split(dataset, t)
+    np.testing.assert_array_equal(valid.indices, np.sort(expected_valid))
+    np.testing.assert_array_equal(train.indices, np.sort(expected_train))
+
+
+def test_small_snapshots_train_without_validation(gaussian):
+    X, t, _ = gaussian
+    keep = np.concatenate([np.flatnonzero(t == time)[:12] for time in np.unique(t)])
+    with pytest.warns(UserWarning, match="holds out no rows"):
+        net = make_net(max_epochs=1).fit(X[keep], t[keep])
+    assert "valid_loss" not in net.history[-1]
+    assert np.isfinite(net.history[-1, "train_loss"])
+
+
+def test_private_scikit_learn_names_come_through_the_one_door():
+    """sklearn_am.skorch imports scikit-learn's private names from utils._sklearn only."""
+    import ast
+    import pathlib
+
+    import sklearn_am.skorch
+
+    offenders = []
+    for path in sorted(pathlib.Path(sklearn_am.skorch.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and \
+                    node.module.split(".")[0] == "sklearn":
+                offenders += [f"{path.name}: {node.module}.{alias.name}"
+                              for alias in node.names
+                              if any(part.startswith("_")
+                                     for part in [*node.module.split("."), alias.name])]
+            elif isinstance(node, ast.Import):
+                offenders += [f"{path.name}: {alias.name}" for alias in node.names
+                              if alias.name.startswith("sklearn.") and "._" in alias.name]
+    assert not offenders, offenders
 
 
 # -------------------------------------------------------------------- errors

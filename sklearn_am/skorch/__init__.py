@@ -22,9 +22,11 @@ this module; it needs the optional extra: ``pip install "sklearn-am[skorch]"``.
 # - _net: ActionMatchingNet.
 try:
     from ._criterion import ActionMatchingCriterion
-    from ._mirror import DYNAMICS  # noqa: F401 (a public name of the former module)
+    from . import _mirror
     from ._net import ActionMatchingNet
     from ._split import SnapshotSplit
+
+    DYNAMICS = _mirror.DYNAMICS  # a public name of the former module
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     if (getattr(exc, "name", None) or "").split(".")[0] != "skorch":
         raise

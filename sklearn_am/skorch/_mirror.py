@@ -12,7 +12,6 @@ from .._fitting import fitted_attributes
 from .._training import TrainResult, validation_attributes
 from .._validation import check_positive_int
 from ..networks import MLPPotential
-from ._criterion import INTERPOLATION_NAMES, OBJECTIVE_NAMES
 
 #: ``dynamics`` name → the estimator whose dynamics, parameters and inference it mirrors.
 DYNAMICS = {
@@ -66,10 +65,7 @@ def fitted_estimator(net, copy_module):
                          else str(device))
     curve = [float(batch["train_loss"]) for epoch in (net.history or [])
              for batch in epoch["batches"] if "train_loss" in batch]
-    # A criterion saved before the objective was stored trained path regression.
-    objective = OBJECTIVE_NAMES[int(state["objective"])] if state["objective"].size \
-        else "regression"
-    policy = FitPolicy(INTERPOLATION_NAMES[int(state["interpolation"])], objective, None)
+    policy = FitPolicy(state["interpolation"], state["objective"], None)
     training = {"potential_": potential, "loss_curve_": curve, "n_iter_": len(curve),
                 **validation_attributes(TrainResult([], None, None))}
     attributes = fitted_attributes(

@@ -49,11 +49,16 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
         ``"growing"`` (growth g = λ·s, ``UnbalancedActionMatching``; then
         ``fit(X, y, sample_weight=w)`` takes row masses). Parameters are checked
         by that estimator, and :meth:`to_estimator` returns one.
-    interpolation : str, default=None
-        The path between snapshots, as the estimator's ``interpolation``
-        (``"ot"``, ``"independent"``, ``"quadrature"``, ``"auto"``, and
-        ``"bridge"`` for noisy dynamics); None: the estimator's default
-        (``"bridge"`` for noisy dynamics, else ``"ot"``).
+    interpolation : {"ot", "independent", "quadrature", "bridge", "auto"} or None, \
+            default=None
+        How the training batches see the population between snapshots, as the
+        mirrored estimator's ``interpolation`` (which checks it: ``"bridge"``
+        only for noisy dynamics). None passes nothing, so the estimator's
+        default applies, ``"auto"``: ``"quadrature"`` (the observed snapshots
+        only) on dense snapshots (10 or more times and a median relative step
+        of at most 0.35), else ``"bridge"`` for noisy dynamics and ``"ot"``
+        for the others. The choice is made on the training rows at ``fit``;
+        ``interpolation_`` holds it, and the criterion saves it.
     sigma : "auto", float, callable or array-like of shape (n_knots, 2), default="auto"
         Noise level of noisy dynamics, as ``EntropicActionMatching``'s; ignored
         otherwise.
@@ -65,9 +70,17 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
     steps_per_epoch : int, default=100
         Optimiser steps (sampler draws) per epoch.
     batch_size : int, default=256
-        Points per step on the paths between snapshots, and from the first and
-        the last snapshot; validation scores ``ceil(8192 / batch_size)`` fixed
-        batches of this size.
+        Points per optimiser step, as the estimators' ``batch_size``: on paths,
+        ``batch_size`` in each interval between consecutive snapshots (with
+        more than 4 intervals, 4 × ``batch_size`` spread over the whole time
+        range); with ``"quadrature"``, ``batch_size`` observed points per
+        interval, at most 2 × ``batch_size`` in all; and ``batch_size`` points
+        from the first and from the last snapshot. It also sizes the pool of
+        pairs the coupling prepares (for ``steps_per_epoch × batch_size ×
+        max_epochs`` draws), and skorch's chunks of :meth:`forward` on data
+        that are not sampler draws. Validation does not use it: it scores one
+        fixed batch drawn from the held-out rows with a batch size of 2048,
+        the draw the estimators' ``score`` makes.
     solver : {"euler", "heun", "rk4", "dopri5"}, default="rk4"
         ODE integrator of :meth:`push` and of the estimator; noisy dynamics use
         Euler–Maruyama.
@@ -92,9 +105,11 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
     train_split : callable or None, default=SnapshotSplit(5)
         ``train_split(dataset, times)`` returns the training and validation
         datasets (Subsets of ``dataset``, or a skorch ``Dataset(X_valid,
-        t_valid)`` as from ``predefined_split``). The default holds out a fifth
-        of every snapshot; None trains on all rows and records no
-        ``valid_loss``.
+        t_valid)`` as from ``predefined_split``), or None for the second.
+        The default holds out a fifth of every snapshot (rounded up), as the
+        estimators' early stopping does, and nothing (with a warning) when a
+        snapshot has fewer than 20 rows; None trains on all rows. Without
+        validation rows no ``valid_loss`` is recorded.
     callbacks : list of callbacks, "disable" or None, default=None
         skorch callbacks, added to the defaults: skorch's (epoch timer,
         ``train_loss``, ``valid_loss``, print log) and ``gradient_clipping``,

@@ -7,7 +7,6 @@ from .._base import BaseActionMatching
 from .._device import MAX_SEED, torch_generator
 from .._fitting import prepare_fit as prepare_plan
 from .._potential_param import check_potential
-from ._criterion import INTERPOLATION_NAMES, OBJECTIVE_NAMES
 from ._draws import Draws, held_out_draws
 from ._mirror import checked_estimator
 from ._split import split_rows
@@ -64,8 +63,7 @@ def prepare_fit(net, X, y, sample_weight=None):
         masses=np.empty(0) if masses is None else masses,
         source_samples=plan.source_samples,
         noise_seed=check_random_state(net.random_state).randint(MAX_SEED),
-        interpolation=INTERPOLATION_NAMES.index(plan.policy.interpolation),
-        objective=OBJECTIVE_NAMES.index(plan.policy.objective),
+        interpolation=plan.policy.interpolation, objective=plan.policy.objective,
     )
     criterion.bind(plan.dynamics, plan.policy.objective)
     return draws

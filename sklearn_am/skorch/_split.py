@@ -1,14 +1,17 @@
 """SnapshotSplit, and the rows of what a ``train_split`` returns."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from skorch.dataset import Dataset
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
+from .._fitting import MIN_ROWS_FOR_VALIDATION, validation_split
 from .._validation import _check_times
+from ..utils._sklearn import _safe_indexing
 
 
 class SnapshotSplit:
@@ -16,8 +19,13 @@ class SnapshotSplit:
 
     skorch's ``ValidSplit`` splits rows, so each time keeps a different share of
     its rows (and a small snapshot may lose all of them); this split draws the
-    same fraction from each distinct time, and always leaves a snapshot at least
-    one training row.
+    same fraction from each distinct time, rounded up, and always leaves a
+    snapshot at least one training row. It is the estimators' early-stopping
+    split (``validation_fraction``): for the same times, fraction and random
+    state it holds out the same rows. Like it, it holds out nothing when a
+    snapshot has fewer than 20 rows, or when fewer than 2 times would have
+    held-out rows: then it warns and returns every row for training and None
+    for validation, and the net records no ``valid_loss``.
 
     Parameters
     ----------
@@ -33,10 +41,10 @@ class SnapshotSplit:
     >>> import numpy as np
     >>> from skorch.dataset import Dataset
     >>> from sklearn_am.skorch import SnapshotSplit
-    >>> t = np.repeat([0.0, 1.0], [10, 30])
-    >>> train, valid = SnapshotSplit(5, random_state=0)(Dataset(np.zeros((40, 1)), t), t)
+    >>> t = np.repeat([0.0, 1.0], [20, 60])
+    >>> train, valid = SnapshotSplit(5, random_state=0)(Dataset(np.zeros((80, 1)), t), t)
     >>> np.bincount(t[valid.indices].astype(int)).tolist()  # 1/5 of each time
-    [2, 6]
+    [4, 12]
     """
 
     def __init__(self, cv=5, random_state=None):
@@ -73,22 +81,32 @@ class SnapshotSplit:
 
         Returns
         -------
-        dataset_train, dataset_valid : torch.utils.data.Subset
-            The training and the held-out rows.
+        dataset_train : torch.utils.data.Subset or torch Dataset
+            The training rows (in their order in ``dataset``); ``dataset``
+            itself when nothing is held out.
+        dataset_valid : torch.utils.data.Subset or None
+            The held-out rows (in their order in ``dataset``); None when the
+            snapshots are too small for a held-out share.
         """
         if y is None:
             raise ValueError("SnapshotSplit needs the observation times y.")
         times = np.asarray(y, dtype=np.float64).ravel()
-        fraction, rng = self.fraction(), check_random_state(self.random_state)
-        valid = []
-        for time in np.unique(times):
-            rows = np.flatnonzero(times == time)
-            n_valid = min(int(round(fraction * len(rows))), len(rows) - 1)
-            valid.append(rng.permutation(rows)[:n_valid])
-        valid = np.sort(np.concatenate(valid))
-        train = np.setdiff1d(np.arange(len(times)), valid)
-        return (torch.utils.data.Subset(dataset, train),
-                torch.utils.data.Subset(dataset, valid))
+        train, valid = validation_split(times, None, self.fraction(),
+                                        check_random_state(self.random_state))
+        if valid is None:
+            smallest = np.unique(times, return_counts=True)[1].min()
+            warnings.warn(
+                f"SnapshotSplit holds out no rows: a held-out share needs at least "
+                f"{MIN_ROWS_FOR_VALIDATION} rows in every snapshot (the smallest has "
+                f"{smallest}) and held-out rows at 2 or more times. Training uses every "
+                "row and records no valid_loss; pass train_split=None to train so "
+                "without this warning, or predefined_split(Dataset(X_valid, t_valid)) to "
+                "validate on rows of your own.",
+                UserWarning,
+            )
+            return dataset, None
+        return (torch.utils.data.Subset(dataset, np.sort(train)),
+                torch.utils.data.Subset(dataset, np.sort(valid)))
 
     def __repr__(self):
         return f"SnapshotSplit(cv={self.cv!r}, random_state={self.random_state!r})"
@@ -110,6 +128,9 @@ def split_rows(net, X, times, weights, seed):
     dataset = Dataset(np.arange(len(X)), times)
     parts = []
     for part in split(dataset, times):
+        if part is None:  # no validation rows (e.g. SnapshotSplit on small snapshots)
+            parts.append(None)
+            continue
         values, part_times = _rows(part)
         if _root(part) is dataset:  # the values are row numbers of X
             index = np.asarray(values, dtype=np.intp)

@@ -13,6 +13,7 @@ except ImportError:  # pragma: no cover - older scikit-learn: no callback API
     class CallbackSupportMixin:
         """Stand-in for scikit-learn < 1.9, which has no callback API."""
 
+from sklearn.utils import _safe_indexing
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -29,6 +30,7 @@ __all__ = [
     "Options",
     "StrOptions",
     "_fit_context",
+    "_safe_indexing",
     "check_matplotlib_support",
     "validate_params",
 ]
