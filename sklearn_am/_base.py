@@ -23,7 +23,7 @@ from ._device import MAX_SEED, resolve_device, torch_generator
 from ._dynamics import Transport
 from ._fitting import check_finite_outputs, fitted_attributes, is_warm_start, prepare_fit, \
     train_and_store
-from ._gaussian_base import GaussianMoments
+from ._gaussian_base import stored_moments
 from ._inference import SnapshotInferenceMixin, _deterministic
 from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
@@ -137,7 +137,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         potential = plan.network(self._starting_potential(X.shape[1], hidden_layer_sizes,
                                                           plan.potential_seed, plan.device))
         # A warm start keeps its network, and with it the base field it was trained on.
-        moments = _stored_moments(self) if warm else plan.moments
+        moments = stored_moments(getattr(self, "gaussian_base_", None)) if warm else plan.moments
         generator = torch_generator(plan.generator_seed, plan.device)
         noise_seed = None
         if plan.dynamics.stochastic:  # the default noise of pushes
@@ -212,9 +212,3 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _stored_moments(estimator):
-    """The ``GaussianMoments`` of a fitted estimator's base field (None: none)."""
-    stored = getattr(estimator, "gaussian_base_", None)
-    return None if stored is None else GaussianMoments(**stored)

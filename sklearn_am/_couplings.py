@@ -17,8 +17,8 @@ import numpy as np
 import ot
 import torch
 
-__all__ = ["OT_BATCH_SIZE", "UnbalancedPool", "entropic_reg", "pair", "pair_pool", "plan",
-           "unbalanced_marginals", "unbalanced_pool"]
+__all__ = ["OT_BATCH_SIZE", "UnbalancedPool", "entropic_reg", "pair", "pair_pool",
+           "transport_plan", "unbalanced_marginals", "unbalanced_pool"]
 
 #: Points per side of one entropic-OT solve (Brownian-bridge pools): the blur of
 #: the entropic plan makes the minibatch bias smaller than for exact OT.
@@ -43,7 +43,7 @@ def entropic_reg(sigma, dt):
     return 2.0 * sigma**2 * dt
 
 
-def plan(a, b, method="exact", reg=None):
+def transport_plan(a, b, method="exact", reg=None):
     """Transport plan between two point sets with uniform weights.
 
     Parameters
@@ -190,7 +190,7 @@ def pair_pool(n_a, n_b, n_pairs, rng, *, method="independent", points=None, reg=
     for _ in range(n_rounds):
         ia = rng.choice(n_a, size=m, replace=False)
         ib = rng.choice(n_b, size=m, replace=False)
-        cols = pair(plan(A[ia], B[ib], method=method, reg=reg), rng)
+        cols = pair(transport_plan(A[ia], B[ib], method=method, reg=reg), rng)
         idx_a.append(ia)
         idx_b.append(ib[cols])
     return np.concatenate(idx_a), np.concatenate(idx_b)

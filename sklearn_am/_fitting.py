@@ -24,7 +24,7 @@ import torch
 
 from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
-from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moments_fit_linearly
+from ._gaussian_base import GaussianMoments, moments_fit_linearly, on_base
 from ._paths import Snapshots
 from ._progress import end_fit, fit_potential
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
@@ -63,9 +63,9 @@ class FitPlan(NamedTuple):
     def network(self, potential):
         """The network to train: ``potential``, on the Gaussian base field where the
         plan has one (a fresh fit; a warm start keeps its network as it is)."""
-        if self.moments is None or self.potential_seed is None:
+        if self.potential_seed is None:
             return potential
-        return ResidualOnBase(GaussianBase(self.moments), potential).to(self.device)
+        return on_base(potential, self.moments).to(self.device)
 
     def loss_fn(self, generator):
         """``loss(potential, batch)`` of the training loop."""

@@ -26,7 +26,8 @@ from torch import nn
 
 from .networks import Potential
 
-__all__ = ["GaussianBase", "GaussianMoments", "ResidualOnBase", "moment_fit",
+__all__ = ["GaussianBase", "GaussianMoments", "ResidualOnBase", "moment_fit", "on_base",
+           "stored_moments",
            "moments_fit_linearly"]
 
 #: Degree in τ of the polynomials fitted to the snapshots' means and covariances.
@@ -200,3 +201,19 @@ class ResidualOnBase(Potential):
     def residual_penalty(self, x, t):
         """λ‖∇ₓr‖² at each point (``RESIDUAL_PENALTY``), for integrands of their own."""
         return RESIDUAL_PENALTY * self.net.derivatives(x, t)[1].square().sum(dim=-1)
+
+
+def stored_moments(stored):
+    """The :class:`GaussianMoments` of a fitted ``gaussian_base_`` dict (None stays None)."""
+    return None if stored is None else GaussianMoments(**stored)
+
+
+def on_base(network, moments):
+    """``network`` as a residual on the Gaussian base field of ``moments`` (None: as is).
+
+    The one place the residual network is assembled: at fit, and when a fitted
+    estimator's network is rebuilt from its ``gaussian_base_`` (unpickling).
+    """
+    if moments is None:
+        return network
+    return ResidualOnBase(GaussianBase(moments), network)

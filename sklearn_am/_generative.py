@@ -1,4 +1,5 @@
-"""Paths from a Gaussian prior to the data, and the batches that train a density model.
+"""Paths from a Gaussian prior to the data, the batches that train a density model,
+and the conditional sampler that inpaints rows.
 
 Generative Action Matching (Neklyudov et al., 2023, §5) builds a path of
 distributions q_τ from the prior q_0 = N(0, I) to the (slightly smoothed) data
@@ -10,13 +11,23 @@ gradient field ∇s that moves q_τ along it. Model time τ runs from the prior
   noise ε to the data smoothed by a Gaussian of width b (``bandwidth``);
 - :class:`VPNoisePath`: x_τ = α_τ·x + σ_τ·ε with α_τ = sin(πτ/2) and
   σ_τ² = 1 − (1 − b²)·α_τ², a variance-preserving diffusion path;
-- :class:`SampledPath`: any user function that samples q_τ(x_τ | x).
+- :class:`SampledPath`: any user function that samples q_τ(x_τ | x);
+- :func:`make_noise_path` and ``GENERATIVE_PATHS``: the path of a ``path`` parameter.
+
+The two Gaussian paths also give the noise posterior E[ε | x_τ] from a field's
+velocity, and declare the last τ where it is defined (``conditional_end``: the
+VP path's is singular at τ = 1, so its draws end at ``1 − CONDITIONAL_END_MARGIN``).
 
 :class:`NoiseDataSampler` turns data rows into :class:`~sklearn_am._losses.Batch`
 objects: with a path velocity ẋ_τ where the path has one (then the loss is the
 path regression of ``_losses.regression_loss``), without where only samples are
 known (then the action form). Noise pairs with data independently or by exact OT
 within each batch.
+
+:func:`conditional_sample` draws the unknown entries of rows given the known ones
+along a Gaussian path (replacement, a churned Euler–Maruyama, Langevin steps and
+denoising at the path's conditional end); ``ActionMatchingDensity.sample_conditional``
+runs it.
 """
 
 import math
@@ -24,7 +35,7 @@ import math
 import numpy as np
 import torch
 
-from ._couplings import plan
+from ._couplings import transport_plan
 from ._losses import Batch
 from ._paths import Path, low_discrepancy_uniform
 from ._solvers import Euler, EulerMaruyama
@@ -223,7 +234,7 @@ class NoiseDataSampler:
         x = self.data[rows]
         eps = self._noise((batch_size, d), generator)
         if self.coupling == "ot":  # an exact plan between equal sizes: a permutation
-            partner = plan(eps.cpu().double().numpy(), x.cpu().double().numpy()).argmax(axis=1)
+            partner = transport_plan(eps.cpu().double().numpy(), x.cpu().double().numpy()).argmax(axis=1)
             x = x[torch.as_tensor(partner, device=x.device)]
         tau = low_discrepancy_uniform(batch_size, generator, self.data.device).to(x.dtype)
         w = torch.full((batch_size,), 1.0 / batch_size, dtype=x.dtype, device=x.device)

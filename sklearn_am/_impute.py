@@ -7,14 +7,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
-from sklearn.utils._mask import _get_mask
-from sklearn.utils.validation import check_is_fitted, validate_data, _check_feature_names_in
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import ActionMatchingDensity
 from ._device import MAX_SEED
 from ._training import TrainingInterruptedWarning
 from ._validation import naming
-from .utils._sklearn import Interval, _fit_context
+from .utils._sklearn import Interval, _check_feature_names_in, _fit_context, _get_mask
 
 __all__ = ["ActionMatchingImputer"]
 
@@ -26,7 +25,8 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
     """Impute missing values with draws from a generative Action Matching model.
 
     An :class:`~sklearn_am.ActionMatchingDensity` learns a path from N(0, I) to
-    the rows, gaps included; each missing entry is then filled by running the
+    the rows, gaps included; each missing entry is then filled by the density's
+    :meth:`~sklearn_am.ActionMatchingDensity.sample_conditional`: running the
     learnt field for the missing entries while the observed entries ride their
     own noised path (inpainting by replacement, as RePaint does for diffusion
     models), so a filled row is a draw from the data's conditional law given
@@ -52,7 +52,8 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
         which lowers the error per entry and narrows the imputed columns.
     n_rounds : int, default=2
         Refits of the density on the training rows re-imputed by the current
-        model, after the first fit.
+        model, after the first fit. Skipped, with a warning, when X has no
+        missing value; Ctrl-C during any round stops them all.
     n_steps : int, default=50
         Euler–Maruyama steps of the conditional sampler over τ ∈ [0, 1].
     churn : float, default=1.0
@@ -70,7 +71,9 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
         Append a :class:`~sklearn.impute.MissingIndicator`'s columns to the output.
     keep_empty_features : bool, default=False
         Keep the features with no observed value at fit, imputed with 0;
-        by default they are dropped from the output.
+        by default they are dropped from the output. Such a column comes back
+        as 0 in every row, observed entries included (as in
+        :class:`~sklearn.impute.KNNImputer`): the model knows nothing of it.
     random_state : int, RandomState instance or None, default=None
         Seeds the fit and the draws of ``transform``: an int gives the same
         imputations on every call; each row's draws depend on the row alone.
@@ -255,8 +258,15 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
             X with every missing entry drawn from its conditional law given the
             row's observed entries (averaged over ``n_imputations`` draws);
             observed entries are returned exactly. Features with no observed
-            value at fit are dropped unless ``keep_empty_features`` (then 0), and
-            the indicator's columns follow when ``add_indicator``.
+            value at fit are dropped unless ``keep_empty_features`` (then 0 in
+            every row, observed entries included), and the indicator's columns
+            follow when ``add_indicator``.
+
+        Raises
+        ------
+        ValueError
+            If a row lies more than 1e6 of the training data's scales from its
+            centre (other units than at fit?).
         """
         check_is_fitted(self)
         X, mask = self._validate(X, reset=False)

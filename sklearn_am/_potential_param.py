@@ -16,7 +16,7 @@ import threading
 import torch
 
 from ._device import MAX_SEED, torch_generator
-from ._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase
+from ._gaussian_base import on_base, stored_moments
 from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
 from ._version import __version__
 from .networks import MLPPotential, as_potential
@@ -126,9 +126,8 @@ class PotentialParamsMixin:
         super().__setstate__(state)
         if isinstance(self.__dict__.get("potential_"), dict):
             network = self._build_potential(self.n_features_in_, self.hidden_layer_sizes_)
-            moments = self.__dict__.get("gaussian_base_")
-            if moments is not None:  # trained as a residual on a Gaussian base field
-                network = ResidualOnBase(GaussianBase(GaussianMoments(**moments)), network)
+            # Trained as a residual on a Gaussian base field where it has one.
+            network = on_base(network, stored_moments(self.__dict__.get("gaussian_base_")))
             self.potential_ = restore_module(network, self.potential_)
 
 

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from sklearn_am._couplings import entropic_reg, pair, pair_pool, plan
+from sklearn_am._couplings import entropic_reg, pair, pair_pool, transport_plan
 from sklearn_am._losses import Batch
 from sklearn_am._paths import (
     BrownianBridgePath,
@@ -28,7 +28,7 @@ def _clouds(m=20, n=20, d=2, seed=0):
 
 def test_exact_plan_equal_sizes_is_a_permutation_with_optimal_cost():
     A, B = _clouds(25, 25)
-    P = plan(A, B)
+    P = transport_plan(A, B)
     m = len(A)
     assert_allclose(np.sort(P.ravel() * m)[-m:], 1.0)  # m entries of 1/m
     assert_allclose(np.sort(P.ravel() * m)[:-m], 0.0, atol=1e-12)
@@ -41,7 +41,7 @@ def test_exact_plan_equal_sizes_is_a_permutation_with_optimal_cost():
 
 def test_plan_unequal_sizes_marginals():
     A, B = _clouds(12, 30)
-    exact, entropic = plan(A, B), plan(A, B, method="sinkhorn", reg=0.5)
+    exact, entropic = transport_plan(A, B), transport_plan(A, B, method="sinkhorn", reg=0.5)
     for P in (exact, entropic):
         assert P.shape == (12, 30) and np.all(P >= 0)
         assert_allclose(P.sum(axis=0), 1 / 30, rtol=1e-6)  # columns exact
@@ -69,7 +69,7 @@ def test_log_sinkhorn_matches_a_converged_solver():
 def test_plan_invalid_method():
     A, B = _clouds(3, 3)
     with pytest.raises(ValueError, match="'greedy'"):
-        plan(A, B, method="greedy")
+        transport_plan(A, B, method="greedy")
 
 
 def test_pair_of_a_permutation_is_the_permutation():
@@ -78,7 +78,7 @@ def test_pair_of_a_permutation_is_the_permutation():
     P[np.arange(15), perm] = 1 / 15
     assert_array_equal(pair(P, np.random.RandomState(1)), perm)
     A, B = _clouds(15, 15)
-    P = plan(A, B)
+    P = transport_plan(A, B)
     assert_array_equal(pair(P, np.random.RandomState(2)), P.argmax(axis=1))
 
 
@@ -143,11 +143,11 @@ def test_exact_pairs_of_a_shifted_cloud_are_its_copies():
 
 def test_sinkhorn_limits():
     A, B = _clouds(20, 20, seed=1)
-    exact = plan(A, B)
+    exact = transport_plan(A, B)
     product = np.full((20, 20), 1 / 400)
-    small = plan(A, B, method="sinkhorn", reg=1e-3)
-    large = plan(A, B, method="sinkhorn", reg=1e4)
-    medium = plan(A, B, method="sinkhorn", reg=1.0)
+    small = transport_plan(A, B, method="sinkhorn", reg=1e-3)
+    large = transport_plan(A, B, method="sinkhorn", reg=1e4)
+    medium = transport_plan(A, B, method="sinkhorn", reg=1.0)
     assert np.abs(small - exact).sum() < 0.05
     assert np.abs(large - product).sum() < 0.01
     # In between: neither.

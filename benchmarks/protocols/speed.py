@@ -12,7 +12,7 @@
 - ``inference``: ``transform`` with 100 RK4 steps and ``velocity``, points/s.
 - ``scaling``: fit time per step, OT-pool build time and peak memory as rows grow,
   and time per step as d grows.
-- ``ot_cost``: one exact-OT solve (``_couplings.plan``) as the minibatch grows, and a
+- ``ot_cost``: one exact-OT solve (``_couplings.transport_plan``) as the minibatch grows, and a
   whole ``pair_pool`` build.
 
 Run ``python -m benchmarks.protocols.speed --quick`` (prints the tables and writes
@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from sklearn_am import ActionMatchingRegressor
-from sklearn_am._couplings import pair_pool, plan
+from sklearn_am._couplings import pair_pool, transport_plan
 from sklearn_am._losses import action_loss, am_integrand
 from sklearn_am._paths import InterpolationSampler, LinearPath, Snapshots
 from sklearn_am._training import train
@@ -264,7 +264,7 @@ def ot_cost(batch_sizes=(64, 128, 256, 512, 1024), d=5, n_pairs=65_536, snapshot
         for _ in range(repeats):
             ia, ib = rng.choice(snapshot, m, replace=False), rng.choice(snapshot, m, replace=False)
             t0 = time.perf_counter()
-            plan(A[ia], B[ib])
+            transport_plan(A[ia], B[ib])
             ts.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             linear_sum_assignment(cdist(A[ia], B[ib], "sqeuclidean"))
