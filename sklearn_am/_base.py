@@ -28,7 +28,7 @@ from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
 from ._progress import end_fit, fit_potential
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
-from ._validation import _check_times, check_hidden_layer_sizes, naming
+from ._validation import _check_times, check_hidden_layer_sizes, check_numeric_columns, naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, StrOptions, _fit_context
 
@@ -167,6 +167,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
 
     def _validate_fit_data(self, X, y, reset):
         with naming("X", "y"):
+            check_numeric_columns(X)
             X, y = validate_data(
                 self, X, y, reset=reset, dtype=[np.float64, np.float32],
                 ensure_min_samples=2, y_numeric=False,

@@ -22,7 +22,7 @@ from ._progress import end_fit, fit_potential
 from ._solvers import integrate
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units
-from ._validation import check_hidden_layer_sizes, check_positive_int, naming
+from ._validation import check_hidden_layer_sizes, check_numeric_columns, check_positive_int, naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
@@ -224,6 +224,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         """
         warm = self.warm_start and hasattr(self, "potential_")
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=not warm, dtype=[np.float64, np.float32],
                               ensure_min_samples=2)
         rng = check_random_state(self.random_state)
@@ -327,6 +328,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         """
         check_is_fitted(self)
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         device = resolve_device(self.device)
         net = module_on(self.potential_, device)

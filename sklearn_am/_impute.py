@@ -14,7 +14,7 @@ from ._density import ActionMatchingDensity
 from ._device import INFERENCE_CHUNK, MAX_SEED, module_on, resolve_device, to_numpy, to_tensor
 from ._generative import LinearNoisePath, conditional_sample, make_noise_path
 from ._noise import RowNoise, row_keys
-from ._validation import naming
+from ._validation import check_numeric_columns, naming
 from .utils._sklearn import Interval, _fit_context
 
 __all__ = ["ActionMatchingImputer"]
@@ -163,6 +163,7 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
     def _validate(self, X, reset):
         allow = "allow-nan" if _nan_placeholder(self.missing_values) else True
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                               ensure_all_finite=allow, copy=True)
         return X, _get_mask(X, self.missing_values)

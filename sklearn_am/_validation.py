@@ -9,7 +9,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_hidden_layer_sizes", "check_positive_int", "check_within_reach", "naming"]
+__all__ = [
+    "check_hidden_layer_sizes", "check_numeric_columns", "check_positive_int",
+    "check_within_reach", "naming",
+]
 
 #: Points farther than this many data scales from the data's centre are refused:
 #: the learnt field means nothing there, and float32 arithmetic overflows.
@@ -30,6 +33,64 @@ def naming(*names):
         if any(re.search(rf"\b{re.escape(name)}\b", message) for name in names):
             raise
         raise type(exc)(f"{' or '.join(names)}: {message}") from exc
+
+
+#: Column names quoted in full by :func:`check_numeric_columns`; the rest are counted.
+SHOWN_COLUMNS = 5
+
+#: dtype kinds that always convert to float: bool, integers, floats, complex,
+#: datetimes and timedeltas (as scikit-learn converts them).
+_NUMERIC_KINDS = frozenset("biufcmM")
+
+
+def check_numeric_columns(X, name="X"):
+    """Refuse a data frame with columns that cannot be read as numbers.
+
+    scikit-learn's own check stops at the first bad value with "could not
+    convert string to float", naming neither the column nor the fix. This one
+    names every such column (the first few, then a count) and says how to encode
+    them. Only objects with ``dtypes`` and ``iloc`` (pandas data frames, which are
+    not imported) are looked at; anything else passes unchanged, to be checked
+    by scikit-learn.
+
+    A column passes when its dtype is numeric or bool, or when its values all
+    convert to floats (an object or string column of numbers, a categorical
+    column with numeric categories), as they do in scikit-learn's validation.
+
+    Parameters
+    ----------
+    X : object
+        The table given by the user.
+    name : str, default="X"
+        The argument's name, used in the message.
+
+    Raises
+    ------
+    ValueError
+        If some columns hold text (or other values that are not numbers).
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "iloc") or not hasattr(X, "columns"):
+        return
+    bad = []
+    for position, dtype in enumerate(getattr(dtypes, "values", dtypes)):
+        if getattr(dtype, "kind", None) in _NUMERIC_KINDS:
+            continue
+        try:
+            np.asarray(X.iloc[:, position], dtype=np.float64)
+        except (TypeError, ValueError):
+            bad.append(f"{X.columns[position]!r} ({dtype})")
+    if not bad:
+        return
+    shown = ", ".join(bad[:SHOWN_COLUMNS])
+    more = f" and {len(bad) - SHOWN_COLUMNS} more" if len(bad) > SHOWN_COLUMNS else ""
+    columns = "column" if len(bad) == 1 else "columns"
+    raise ValueError(
+        f"{name} has {len(bad)} {columns} that are not numbers: {shown}{more}. The "
+        "estimator learns from numeric features only: drop these columns or encode "
+        "them as numbers, e.g. with sklearn.preprocessing.OneHotEncoder or "
+        "OrdinalEncoder in a sklearn.compose.ColumnTransformer before this estimator."
+    )
 
 
 def check_within_reach(X, units, name="X"):

@@ -8,7 +8,7 @@ from skorch.dataset import Dataset
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import validate_data
 
-from .._validation import _check_times
+from .._validation import _check_times, check_numeric_columns
 
 
 class SnapshotSplit:
@@ -116,6 +116,7 @@ def split_rows(net, X, times, weights, seed):
             parts.append((X[index], times[index],
                           None if weights is None else weights[index]))
         else:  # a user's Dataset(X_valid, t_valid), e.g. from predefined_split
+            check_numeric_columns(values, name="the validation Dataset's X")
             X_part = validate_data(net, values, reset=False, dtype=[np.float64, np.float32])
             parts.append((X_part, _check_times(part_times, len(X_part)), None))
     return parts
