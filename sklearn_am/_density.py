@@ -66,7 +66,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         The conditional path q_τ(x_τ | x) from noise ε to a data row x:
 
         - ``"linear"``: x_τ = τ·x + (1 − (1 − b)τ)·ε, straight lines (their
-          velocity x − (1 − b)ε is the regression target, DESIGN §2b);
+          velocity x − (1 − b)ε is the regression target);
         - ``"vp"``: x_τ = α_τ·x + σ_τ·ε with α_τ = sin(πτ/2) and
           σ_τ² = 1 − (1 − b²)α_τ², the variance-preserving diffusion path;
         - a callable ``path(X, t, random_state) -> X_t`` drawing one sample of

@@ -79,7 +79,7 @@ SLOW_RELATIVE_STEP = 0.2
 #: paths: 0.091); ε = 0.005 as 0.02.
 UNBALANCED_RHO = 4.0
 UNBALANCED_EPS = 0.02
-#: The Monte Carlo estimators of the objective (DESIGN §2b): path regression needs
+#: The Monte Carlo estimators of the objective (``_losses``): path regression needs
 #: a path velocity in the batch; the action form works on any batch.
 OBJECTIVES = ("regression", "action")
 
@@ -186,7 +186,7 @@ class Transport(Dynamics):
     Parameters
     ----------
     objective : {"auto", "regression", "action"}, default="auto"
-        The Monte Carlo estimator of the objective on path batches (DESIGN §2b):
+        The Monte Carlo estimator of the objective on path batches (``_losses``):
         ``"auto"`` follows the rule of :meth:`plan`.
     """
 
