@@ -7,7 +7,8 @@ from :mod:`sklearn_am._inference` (with the return contract of ``push`` and
 Everything that depends on the kind of dynamics lives in a dynamics object
 (:mod:`sklearn_am._dynamics`) that the estimator builds from its parameters in one
 hook, ``_make_dynamics``; a second hook, ``_solver_options``, says how pushes are
-integrated. Nothing else is overridden.
+integrated. Nothing else is overridden, except ``fit`` in
+:class:`~sklearn_am.UnbalancedActionMatching`: it adds ``sample_weight`` and calls ``_fit``.
 """
 
 from numbers import Real

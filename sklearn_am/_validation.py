@@ -94,18 +94,57 @@ def check_numeric_columns(X, name="X"):
 
 
 def check_within_reach(X, units, name="X"):
-    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre."""
-    reach = MAX_MODEL_COORDINATE * units.scale
-    for start in range(0, X.shape[0], 65_536):
-        block = np.abs(np.asarray(X[start : start + 65_536], dtype=np.float64) - units.center)
-        farthest = float(block.max(initial=0.0))
-        if farthest > reach:
-            raise ValueError(
-                f"{name} has values {farthest:.3g} away from the centre of the fitted data, "
-                f"more than {MAX_MODEL_COORDINATE:g} times its scale ({units.scale:.3g}): the "
-                f"learnt dynamics mean nothing there. Check the units of {name} (they must "
-                "be those used in fit)."
-            )
+    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated points, in the user's units.
+    units : Units
+        The fitted units. With a scalar ``units.scale`` every coordinate is held
+        to the same reach; with one scale per feature (an array of shape
+        (n_features,)) each feature is held to its own, and the message names the
+        feature that exceeds its reach the most.
+    name : str, default="X"
+        The argument's name, used in the message.
+
+    Raises
+    ------
+    ValueError
+        If some coordinate is farther than its reach from the centre.
+    """
+    scale = np.asarray(units.scale, dtype=np.float64)
+    if scale.ndim == 0:
+        reach = MAX_MODEL_COORDINATE * float(scale)
+        for block in _centred_blocks(X, units.center):
+            farthest = float(block.max(initial=0.0))
+            if farthest > reach:
+                raise ValueError(
+                    f"{name} has values {farthest:.3g} away from the centre of the fitted "
+                    f"data, more than {MAX_MODEL_COORDINATE:g} times its scale "
+                    f"({float(scale):.3g}): the learnt dynamics mean nothing there. Check "
+                    f"the units of {name} (they must be those used in fit)."
+                )
+        return
+    farthest = np.zeros(scale.shape)
+    for block in _centred_blocks(X, units.center):
+        farthest = np.fmax(farthest, np.fmax.reduce(block, axis=0, initial=0.0))
+    ratio = farthest / scale
+    feature, n_far = int(np.argmax(ratio)), int(np.sum(ratio > MAX_MODEL_COORDINATE))
+    if n_far:
+        raise ValueError(
+            f"{name} has values {farthest[feature]:.3g} away from the centre of the fitted "
+            f"data in feature {feature}, more than {MAX_MODEL_COORDINATE:g} times that "
+            f"feature's scale ({scale[feature]:.3g}); {n_far} feature(s) are that far: "
+            f"the learnt model means nothing there. Check the units of {name} (they "
+            "must be those used in fit)."
+        )
+
+
+def _centred_blocks(X, center, rows=65_536):
+    """|X − center| in float64, by blocks of ``rows`` rows (no full-size copy)."""
+    for start in range(0, X.shape[0], rows):
+        yield np.abs(np.asarray(X[start : start + rows], dtype=np.float64) - center)
 
 
 def check_positive_int(value, name):

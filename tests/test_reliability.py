@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
 from conftest import FAST
@@ -16,6 +16,8 @@ from sklearn_am import (
     UnbalancedActionMatching,
 )
 from sklearn_am._persistence import VERSION_KEY
+from sklearn_am._units import Units
+from sklearn_am._validation import check_within_reach
 
 ESTIMATORS = [ActionMatchingRegressor, EntropicActionMatching, UnbalancedActionMatching]
 
@@ -54,6 +56,44 @@ def test_n_steps_is_bounded():
     X, t = _data()
     with pytest.raises(InvalidParameterError, match="n_steps"):
         ActionMatchingRegressor(n_steps=10**9).fit(X, t)
+
+
+def test_points_far_from_the_fitted_data_are_rejected(fitted):
+    est, X, _ = fitted
+    far = X[:3].copy()
+    far[1, 1] = est.x_center_[1] + 2e6 * est.x_scale_
+    with pytest.raises(ValueError, match=r"away from the centre of the fitted data, more "
+                                         r"than 1e\+06 times its scale \(.*\).*units of X"):
+        est.transform(far)
+
+
+def test_reach_with_a_scalar_scale():
+    units = Units(np.zeros(2), 2.0, 0.0, 1.0)
+    check_within_reach(np.array([[1.9e6, -1.9e6]]), units)
+    with pytest.raises(ValueError, match=r"values 2.1e\+06 away .* times its scale \(2\)"):
+        check_within_reach(np.array([[0.0, 0.0], [0.0, -2.1e6]]), units)
+
+
+def test_reach_with_one_scale_per_feature():
+    units = Units(np.array([1.0, 0.0, 0.0]), np.array([1.0, 1e-3, 10.0]), 0.0, 1.0)
+    # Within each feature's own reach, though beyond the others'.
+    check_within_reach(np.array([[1.0, 900.0, 9e6], [np.nan, 0.0, 0.0]]), units)
+    rows = np.array([[3e6, 0.0, 0.0], [0.0, 5e3, 0.0], [1.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"Z has values 5e\+03 away .* in feature 1, .* "
+                                         r"that feature's scale \(0.001\); 2 feature\(s\)"):
+        check_within_reach(rows, units, name="Z")
+
+
+def test_units_with_one_scale_per_feature():
+    units = Units(np.array([1.0, -1.0]), np.array([2.0, 0.5]), 1.0, 4.0)
+    X = np.array([[3.0, 0.0], [1.0, -1.0]])
+    assert_allclose(units.to_model(X), [[1.0, 2.0], [0.0, 0.0]])
+    assert_allclose(units.from_model(units.to_model(X)), X)
+    assert_allclose(units.velocity, [0.5, 0.125])
+    assert_allclose(units.from_tau(units.to_tau([1.0, 3.0])), [1.0, 3.0])
+    with pytest.raises(ValueError, match="one scalar length scale.*to_model/from_model"):
+        units.action
+    assert Units(np.zeros(2), 2.0, 1.0, 4.0).action == 1.0
 
 
 # ------------------------------------------------------------ divergence
