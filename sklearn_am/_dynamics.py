@@ -31,6 +31,7 @@ floats, strings and NumPy arrays.
 """
 
 import abc
+import warnings
 from numbers import Real
 from typing import NamedTuple, Optional
 
@@ -174,7 +175,24 @@ class Dynamics(abc.ABC):
 
     def resolved_interpolation(self, snapshots, interpolation):
         """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
-        (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise."""
+        (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise. Quadrature forced on
+        sparse snapshots warns (once per fit: each plan resolves once)."""
+        if interpolation == "quadrature" and not _dense(snapshots):
+            tiny = np.median(snapshots.counts) < snapshots.X_host.shape[1] + 2
+            step = "" if tiny else f" (here {np.median(snapshots.relative_steps):.3g})"
+            warnings.warn(
+                f'interpolation="quadrature" on sparse snapshots ({snapshots.n_times} '
+                "times): quadrature sees only the observed snapshots, so between them "
+                "nothing constrains the potential and the learnt field can be off by "
+                "orders of magnitude. It needs dense snapshots: at least "
+                f"{DENSE_SNAPSHOTS} distinct times, with a median relative step between "
+                "consecutive snapshots (Wasserstein distance over spread) of at most "
+                f"{DENSE_RELATIVE_STEP:g}{step} unless they are too small to have a "
+                "covariance. Pass interpolation=\"auto\" (it picks "
+                f'"{self.sparse_interpolation}" here) or a path interpolation such as '
+                '"ot" or "independent".',
+                UserWarning, stacklevel=2,
+            )
         if interpolation != "auto":
             return interpolation
         return "quadrature" if _dense(snapshots) else self.sparse_interpolation

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -94,6 +95,62 @@ def test_units_with_one_scale_per_feature():
     with pytest.raises(ValueError, match="one scalar length scale.*to_model/from_model"):
         units.action
     assert Units(np.zeros(2), 2.0, 1.0, 4.0).action == 1.0
+
+
+# ------------------------------------------------------------ quadrature on sparse snapshots
+def _translating_snapshots(n_times, n_per_time=40, shift=1.0, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.repeat(np.linspace(0.0, 1.0, n_times), n_per_time)
+    return rng.normal(size=(len(t), 2)) + shift * t[:, None] * [1.0, 0.0], t
+
+
+def _quadrature_warnings(record):
+    return [w for w in record if issubclass(w.category, UserWarning)
+            and 'interpolation="quadrature"' in str(w.message)]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda c: c.__name__)
+def test_quadrature_forced_on_sparse_snapshots_warns_once_per_fit(Estimator):
+    X, t = _translating_snapshots(6)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        Estimator(**FAST, interpolation="quadrature").fit(X, t)
+    (warning,) = _quadrature_warnings(record)
+    message = str(warning.message)
+    assert "sparse snapshots (6 times)" in message
+    assert "at least 10 distinct times" in message and "at most 0.35" in message
+    assert 'interpolation="auto"' in message and '"ot"' in message
+
+
+def test_quadrature_on_dense_snapshots_and_auto_do_not_warn():
+    from sklearn_am._dynamics import GrowingTransport, NoisyTransport, Transport
+    from sklearn_am._paths import Snapshots
+
+    def snapshots(X, t):
+        return Snapshots.from_data(X, t, Units.from_data(X, t, None), torch.device("cpu"))
+
+    dense = snapshots(*_translating_snapshots(101, shift=0.5))  # 101 slices, small steps
+    sparse = snapshots(*_translating_snapshots(6))
+    units = Units.from_data(*_translating_snapshots(6))
+    kinds = [Transport(), NoisyTransport(sigma=0.5).bind(units), GrowingTransport()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dynamics in kinds:
+            assert dynamics.plan(dense, "quadrature").interpolation == "quadrature"
+            assert dynamics.plan(dense, "auto").interpolation == "quadrature"
+            assert dynamics.plan(sparse, "auto").interpolation != "quadrature"
+    for dynamics in kinds:
+        with pytest.warns(UserWarning, match=r"sparse snapshots \(6 times\).*"
+                                             r"here 0\.\d+.*interpolation=\"auto\""):
+            dynamics.plan(sparse, "quadrature")
+
+
+def test_auto_on_sparse_snapshots_fits_without_warning():
+    X, t = _translating_snapshots(6)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model = ActionMatchingRegressor(**FAST).fit(X, t)
+    assert model.interpolation_ == "ot" and not _quadrature_warnings(record)
 
 
 # ------------------------------------------------------------ divergence
