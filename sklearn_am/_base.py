@@ -7,7 +7,8 @@ from :mod:`sklearn_am._inference` (with the return contract of ``push`` and
 Everything that depends on the kind of dynamics lives in a dynamics object
 (:mod:`sklearn_am._dynamics`) that the estimator builds from its parameters in one
 hook, ``_make_dynamics``; a second hook, ``_solver_options``, says how pushes are
-integrated. Nothing else is overridden.
+integrated. Nothing else is overridden, except ``fit`` in
+:class:`~sklearn_am.UnbalancedActionMatching`: it adds ``sample_weight`` and calls ``_fit``.
 """
 
 from numbers import Real
@@ -27,7 +28,8 @@ from ._gaussian_base import stored_moments
 from ._inference import SnapshotInferenceMixin, _deterministic
 from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._validation import _check_times, check_hidden_layer_sizes, naming
+from ._validation import _check_times, check_hidden_layer_sizes, check_numeric_columns, \
+    naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, StrOptions, _fit_context
 
@@ -156,6 +158,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
 
     def _validate_fit_data(self, X, y, reset):
         with naming("X", "y"):
+            check_numeric_columns(X)
             X, y = validate_data(
                 self, X, y, reset=reset, dtype=[np.float64, np.float32],
                 ensure_min_samples=2, y_numeric=False,

@@ -23,8 +23,8 @@ from ._noise import RowNoise, row_keys, row_signs
 from ._potential_param import PotentialParamsMixin, store_potential_params
 from ._solvers import integrate
 from ._units import Units
-from ._validation import check_hidden_layer_sizes, check_positive_int, check_within_reach, \
-    naming
+from ._validation import check_hidden_layer_sizes, check_numeric_columns, check_positive_int, \
+    check_within_reach, naming
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
@@ -68,7 +68,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         The conditional path q_τ(x_τ | x) from noise ε to a data row x:
 
         - ``"linear"``: x_τ = τ·x + (1 − (1 − b)τ)·ε, straight lines (their
-          velocity x − (1 − b)ε is the regression target, DESIGN §2b);
+          velocity x − (1 − b)ε is the regression target);
         - ``"vp"``: x_τ = α_τ·x + σ_τ·ε with α_τ = sin(πτ/2) and
           σ_τ² = 1 − (1 − b²)α_τ², the variance-preserving diffusion path;
         - a callable ``path(X, t, random_state) -> X_t`` drawing one sample of
@@ -226,6 +226,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         """
         warm = is_warm_start(self)
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=not warm, dtype=[np.float64, np.float32],
                               ensure_min_samples=2)
         rng = check_random_state(self.random_state)
@@ -355,6 +356,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
                 "samples are known. Refit it with path='linear' or path='vp'."
             )
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                               ensure_all_finite="allow-nan")
         known = ~np.isnan(X)
@@ -401,6 +403,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
         """
         check_is_fitted(self)
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         check_within_reach(X, self._units)
         device = resolve_device(self.device)

@@ -31,6 +31,7 @@ floats, strings and NumPy arrays.
 """
 
 import abc
+import warnings
 from numbers import Real
 from typing import NamedTuple, Optional
 
@@ -79,7 +80,7 @@ SLOW_RELATIVE_STEP = 0.2
 #: paths: 0.091); ε = 0.005 as 0.02.
 UNBALANCED_RHO = 4.0
 UNBALANCED_EPS = 0.02
-#: The Monte Carlo estimators of the objective (DESIGN §2b): path regression needs
+#: The Monte Carlo estimators of the objective (``_losses``): path regression needs
 #: a path velocity in the batch; the action form works on any batch.
 OBJECTIVES = ("regression", "action")
 
@@ -174,7 +175,24 @@ class Dynamics(abc.ABC):
 
     def resolved_interpolation(self, snapshots, interpolation):
         """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
-        (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise."""
+        (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise. Quadrature forced on
+        sparse snapshots warns (once per fit: each plan resolves once)."""
+        if interpolation == "quadrature" and not _dense(snapshots):
+            tiny = np.median(snapshots.counts) < snapshots.X_host.shape[1] + 2
+            step = "" if tiny else f" (here {np.median(snapshots.relative_steps):.3g})"
+            warnings.warn(
+                f'interpolation="quadrature" on sparse snapshots ({snapshots.n_times} '
+                "times): quadrature sees only the observed snapshots, so between them "
+                "nothing constrains the potential and the learnt field can be off by "
+                "orders of magnitude. It needs dense snapshots: at least "
+                f"{DENSE_SNAPSHOTS} distinct times, with a median relative step between "
+                "consecutive snapshots (Wasserstein distance over spread) of at most "
+                f"{DENSE_RELATIVE_STEP:g}{step} unless they are too small to have a "
+                "covariance. Pass interpolation=\"auto\" (it picks "
+                f'"{self.sparse_interpolation}" here) or a path interpolation such as '
+                '"ot" or "independent".',
+                UserWarning, stacklevel=2,
+            )
         if interpolation != "auto":
             return interpolation
         return "quadrature" if _dense(snapshots) else self.sparse_interpolation
@@ -186,7 +204,7 @@ class Transport(Dynamics):
     Parameters
     ----------
     objective : {"auto", "regression", "action"}, default="auto"
-        The Monte Carlo estimator of the objective on path batches (DESIGN §2b):
+        The Monte Carlo estimator of the objective on path batches (``_losses``):
         ``"auto"`` follows the rule of :meth:`plan`.
     """
 

@@ -2,9 +2,9 @@
 
 When snapshots change little between observations, a network fitted by AM alone gets
 the *affine* part of the field wrong: that part is a difference of neighbouring
-snapshots' moments, and those differences are mostly sampling noise (DESIGN §2c;
-measured in issue 19: on the diffusing Gaussian the affine part held 0.08–0.65 of the
-relative error, the rest ≤ 0.23). This module fits the snapshots' means and
+snapshots' moments, and those differences are mostly sampling noise (measured in
+issue 19: on the diffusing Gaussian the affine part held 0.08–0.65 of the relative
+error, the rest ≤ 0.23). This module fits the snapshots' means and
 covariances by low-degree polynomials in τ (least squares on the moments themselves,
 sharing strength across every snapshot) and gives the gradient field of the Gaussian
 path with those moments,

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._density import ActionMatchingDensity
 from ._device import MAX_SEED
 from ._training import TrainingInterruptedWarning
-from ._validation import naming
+from ._validation import check_numeric_columns, naming
 from .utils._sklearn import Interval, _check_feature_names_in, _fit_context, _get_mask
 
 __all__ = ["ActionMatchingImputer"]
@@ -165,6 +165,7 @@ class ActionMatchingImputer(TransformerMixin, BaseEstimator):
     def _validate(self, X, reset):
         allow = "allow-nan" if _nan_placeholder(self.missing_values) else True
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                               ensure_all_finite=allow, copy=True)
         return X, _get_mask(X, self.missing_values)

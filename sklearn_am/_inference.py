@@ -29,8 +29,8 @@ from ._device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on
 from ._fitting import HELD_OUT_POINTS, fixed_loss, held_out_sampler, scored_loss
 from ._noise import RowNoise, row_keys
 from ._units import Units
-from ._validation import _as_real, _check_t_eval, _check_times, check_positive_int, \
-    check_within_reach, naming
+from ._validation import _as_real, _check_t_eval, _check_times, check_numeric_columns, \
+    check_positive_int, check_within_reach, naming
 from .utils._docstring import fill_shared_docs
 
 __all__ = ["SnapshotInferenceMixin", "push_in_chunks"]
@@ -71,6 +71,7 @@ class SnapshotInferenceMixin:
     def _check_X(self, X):
         check_is_fitted(self)
         with naming("X"):
+            check_numeric_columns(X)
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         check_within_reach(X, self._units)
         return X

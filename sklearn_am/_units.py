@@ -1,10 +1,18 @@
-"""The model's units: one scalar length scale and the fitted time range.
+"""The model's units: a centre, a length scale and the fitted time range.
 
-Points are centred and divided by one scalar scale a (isotropic, so gradient fields
-stay gradient fields); times are mapped to τ = (t − t_first)/T, T the fitted time
-span. If s' is the potential learnt in these units, the potential in the user's
-units is s = (a²/T)·s' and the velocity is ∇ₓs = (a/T)·∇s'. The learning problem
-is then the same whatever the scale of the data, so defaults carry over.
+Points are centred and divided by a length scale a; times are mapped to
+τ = (t − t_first)/T, T the fitted time span. The learning problem is then the same
+whatever the scale of the data, so defaults carry over. The scale is either
+
+- one scalar, for the snapshot estimators (isotropic, so gradient fields stay
+  gradient fields): if s' is the potential learnt in these units, the potential in
+  the user's units is s = (a²/T)·s' and the velocity is ∇ₓs = (a/T)·∇s'; or
+- one scale per feature (a vector aⱼ, the standard deviations), for
+  :class:`~sklearn_am.ActionMatchingDensity`, which standardises rows and maps them
+  back (:meth:`Units.to_model`, :meth:`Units.from_model`) but never converts a
+  potential: under anisotropic scaling a potential has no single factor, so
+  :attr:`Units.action` refuses a vector scale, while :attr:`Units.velocity` gives
+  the factor aⱼ/T of each velocity component.
 """
 
 from typing import NamedTuple
@@ -19,10 +27,14 @@ CHUNK_ROWS = 65_536
 
 
 class Units(NamedTuple):
-    """Centre, length scale a, time origin and time span T of the model units."""
+    """Centre, length scale a, time origin and time span T of the model units.
+
+    ``scale`` is a float (the snapshot estimators) or an array of shape
+    (n_features,) (one scale per feature, the density); see the module docstring.
+    """
 
     center: np.ndarray  # (n_features,)
-    scale: float  # a
+    scale: float  # a: a float, or an ndarray of shape (n_features,)
     origin: float  # t_first
     span: float  # T
 
@@ -69,10 +81,25 @@ class Units(NamedTuple):
 
     @property
     def velocity(self):
-        """a/T: a model-unit velocity times this is a velocity in the user's units."""
+        """a/T: a model-unit velocity times this is a velocity in the user's units.
+
+        A float for a scalar scale; for a per-feature scale, an array of shape
+        (n_features,) with the factor aⱼ/T of each velocity component.
+        """
         return self.scale / self.span
 
     @property
     def action(self):
-        """a²/T: a model-unit potential (or loss) times this is one in the user's units."""
+        """a²/T: a model-unit potential (or loss) times this is one in the user's units.
+
+        Only for a scalar scale: with one scale per feature the potential (a
+        scalar) has no single factor, so a ``ValueError`` is raised.
+        """
+        if np.ndim(self.scale) != 0:
+            raise ValueError(
+                f"Units.action needs one scalar length scale; these units have one scale "
+                f"per feature (shape {np.shape(self.scale)}), under which a potential has "
+                "no single conversion factor. Convert points with to_model/from_model "
+                "instead, or use scalar units (Units.from_data)."
+            )
         return self.scale**2 / self.span

@@ -9,7 +9,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_hidden_layer_sizes", "check_positive_int", "check_within_reach", "naming"]
+__all__ = [
+    "check_hidden_layer_sizes", "check_numeric_columns", "check_positive_int",
+    "check_within_reach", "naming",
+]
 
 #: Points farther than this many data scales from the data's centre are refused:
 #: the learnt field means nothing there, and float32 arithmetic overflows.
@@ -32,25 +35,116 @@ def naming(*names):
         raise type(exc)(f"{' or '.join(names)}: {message}") from exc
 
 
+#: Column names quoted in full by :func:`check_numeric_columns`; the rest are counted.
+SHOWN_COLUMNS = 5
+
+#: dtype kinds that always convert to float: bool, integers, floats, complex,
+#: datetimes and timedeltas (as scikit-learn converts them).
+_NUMERIC_KINDS = frozenset("biufcmM")
+
+
+def check_numeric_columns(X, name="X"):
+    """Refuse a data frame with columns that cannot be read as numbers.
+
+    scikit-learn's own check stops at the first bad value with "could not
+    convert string to float", naming neither the column nor the fix. This one
+    names every such column (the first few, then a count) and says how to encode
+    them. Only objects with ``dtypes`` and ``iloc`` (pandas data frames, which are
+    not imported) are looked at; anything else passes unchanged, to be checked
+    by scikit-learn.
+
+    A column passes when its dtype is numeric or bool, or when its values all
+    convert to floats (an object or string column of numbers, a categorical
+    column with numeric categories), as they do in scikit-learn's validation.
+
+    Parameters
+    ----------
+    X : object
+        The table given by the user.
+    name : str, default="X"
+        The argument's name, used in the message.
+
+    Raises
+    ------
+    ValueError
+        If some columns hold text (or other values that are not numbers).
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "iloc") or not hasattr(X, "columns"):
+        return
+    bad = []
+    for position, dtype in enumerate(getattr(dtypes, "values", dtypes)):
+        if getattr(dtype, "kind", None) in _NUMERIC_KINDS:
+            continue
+        try:
+            np.asarray(X.iloc[:, position], dtype=np.float64)
+        except (TypeError, ValueError):
+            bad.append(f"{X.columns[position]!r} ({dtype})")
+    if not bad:
+        return
+    shown = ", ".join(bad[:SHOWN_COLUMNS])
+    more = f" and {len(bad) - SHOWN_COLUMNS} more" if len(bad) > SHOWN_COLUMNS else ""
+    columns = "column" if len(bad) == 1 else "columns"
+    raise ValueError(
+        f"{name} has {len(bad)} {columns} that are not numbers: {shown}{more}. The "
+        "estimator learns from numeric features only: drop these columns or encode "
+        "them as numbers, e.g. with sklearn.preprocessing.OneHotEncoder or "
+        "OrdinalEncoder in a sklearn.compose.ColumnTransformer before this estimator."
+    )
+
+
 def check_within_reach(X, units, name="X"):
-    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre
-    (one scale, or one per feature)."""
+    """Refuse rows farther than ``MAX_MODEL_COORDINATE`` data scales from the centre.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated points, in the user's units.
+    units : Units
+        The fitted units. With a scalar ``units.scale`` every coordinate is held
+        to the same reach; with one scale per feature (an array of shape
+        (n_features,)) each feature is held to its own, and the message names the
+        feature that exceeds its reach the most.
+    name : str, default="X"
+        The argument's name, used in the message.
+
+    Raises
+    ------
+    ValueError
+        If some coordinate is farther than its reach from the centre.
+    """
     scale = np.asarray(units.scale, dtype=np.float64)
-    reach = MAX_MODEL_COORDINATE * scale
-    for start in range(0, X.shape[0], 65_536):
-        block = np.abs(np.asarray(X[start : start + 65_536], dtype=np.float64) - units.center)
-        ratio = block / reach
-        if ratio.size and float(ratio.max()) > 1.0:
-            column = int(np.unravel_index(np.argmax(ratio), ratio.shape)[-1])
-            farthest = float(block[..., column].max())
-            where = "" if scale.ndim == 0 else f" (feature {column})"
-            scale_j = float(scale) if scale.ndim == 0 else float(scale[column])
-            raise ValueError(
-                f"{name} has values{where} {farthest:.3g} away from the centre of the fitted "
-                f"data, more than {MAX_MODEL_COORDINATE:g} times its scale ({scale_j:.3g}): "
-                f"the learnt model means nothing there. Check the units of {name} (they "
-                "must be those used in fit)."
-            )
+    if scale.ndim == 0:
+        reach = MAX_MODEL_COORDINATE * float(scale)
+        for block in _centred_blocks(X, units.center):
+            farthest = float(block.max(initial=0.0))
+            if farthest > reach:
+                raise ValueError(
+                    f"{name} has values {farthest:.3g} away from the centre of the fitted "
+                    f"data, more than {MAX_MODEL_COORDINATE:g} times its scale "
+                    f"({float(scale):.3g}): the learnt dynamics mean nothing there. Check "
+                    f"the units of {name} (they must be those used in fit)."
+                )
+        return
+    farthest = np.zeros(scale.shape)
+    for block in _centred_blocks(X, units.center):
+        farthest = np.fmax(farthest, np.fmax.reduce(block, axis=0, initial=0.0))
+    ratio = farthest / scale
+    feature, n_far = int(np.argmax(ratio)), int(np.sum(ratio > MAX_MODEL_COORDINATE))
+    if n_far:
+        raise ValueError(
+            f"{name} has values {farthest[feature]:.3g} away from the centre of the fitted "
+            f"data in feature {feature}, more than {MAX_MODEL_COORDINATE:g} times that "
+            f"feature's scale ({scale[feature]:.3g}); {n_far} feature(s) are that far: "
+            f"the learnt model means nothing there. Check the units of {name} (they "
+            "must be those used in fit)."
+        )
+
+
+def _centred_blocks(X, center, rows=65_536):
+    """|X − center| in float64, by blocks of ``rows`` rows (no full-size copy)."""
+    for start in range(0, X.shape[0], rows):
+        yield np.abs(np.asarray(X[start : start + rows], dtype=np.float64) - center)
 
 
 def check_positive_int(value, name):

@@ -66,7 +66,12 @@ def test_laplacian_auto_rule():
 def test_fits_with_every_option(laplacian, interpolation):
     X, t = _diffusing_gaussian(20, 2)
     est = EntropicActionMatching(sigma=[[0.0, 0.2], [1.0, 1.0]], laplacian=laplacian,
-                                 interpolation=interpolation, **FAST).fit(X, t)
+                                 interpolation=interpolation, **FAST)
+    if interpolation == "quadrature":  # 6 times: too sparse, which it says
+        with pytest.warns(UserWarning, match="sparse snapshots"):
+            est.fit(X, t)
+    else:
+        est.fit(X, t)
     assert np.all(np.isfinite(est.loss_curve_))
     assert np.isfinite(est.score(X, t))
 

@@ -255,7 +255,8 @@ def test_regression_form_equals_action_form_up_to_a_constant():
 
         E[s(a, 0)] − E[s(b, 1)] + ∫ E[½‖∇s‖² + ∂ₜs] dt = ½ ∫ E‖∇s − ẋ‖² dt − ½ ∫ E‖ẋ‖² dt
 
-    (DESIGN §2b). Checked with Gauss–Legendre nodes in time, so the two sides agree
+    (the path-regression form, :func:`sklearn_am._losses.regression_loss`). Checked
+    with Gauss–Legendre nodes in time, so the two sides agree
     to quadrature accuracy for several random networks.
     """
     from numpy.polynomial.legendre import leggauss

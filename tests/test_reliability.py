@@ -5,7 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
 from conftest import FAST
@@ -16,6 +17,8 @@ from sklearn_am import (
     UnbalancedActionMatching,
 )
 from sklearn_am._persistence import VERSION_KEY
+from sklearn_am._units import Units
+from sklearn_am._validation import check_within_reach
 
 ESTIMATORS = [ActionMatchingRegressor, EntropicActionMatching, UnbalancedActionMatching]
 
@@ -54,6 +57,100 @@ def test_n_steps_is_bounded():
     X, t = _data()
     with pytest.raises(InvalidParameterError, match="n_steps"):
         ActionMatchingRegressor(n_steps=10**9).fit(X, t)
+
+
+def test_points_far_from_the_fitted_data_are_rejected(fitted):
+    est, X, _ = fitted
+    far = X[:3].copy()
+    far[1, 1] = est.x_center_[1] + 2e6 * est.x_scale_
+    with pytest.raises(ValueError, match=r"away from the centre of the fitted data, more "
+                                         r"than 1e\+06 times its scale \(.*\).*units of X"):
+        est.transform(far)
+
+
+def test_reach_with_a_scalar_scale():
+    units = Units(np.zeros(2), 2.0, 0.0, 1.0)
+    check_within_reach(np.array([[1.9e6, -1.9e6]]), units)
+    with pytest.raises(ValueError, match=r"values 2.1e\+06 away .* times its scale \(2\)"):
+        check_within_reach(np.array([[0.0, 0.0], [0.0, -2.1e6]]), units)
+
+
+def test_reach_with_one_scale_per_feature():
+    units = Units(np.array([1.0, 0.0, 0.0]), np.array([1.0, 1e-3, 10.0]), 0.0, 1.0)
+    # Within each feature's own reach, though beyond the others'.
+    check_within_reach(np.array([[1.0, 900.0, 9e6], [np.nan, 0.0, 0.0]]), units)
+    rows = np.array([[3e6, 0.0, 0.0], [0.0, 5e3, 0.0], [1.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"Z has values 5e\+03 away .* in feature 1, .* "
+                                         r"that feature's scale \(0.001\); 2 feature\(s\)"):
+        check_within_reach(rows, units, name="Z")
+
+
+def test_units_with_one_scale_per_feature():
+    units = Units(np.array([1.0, -1.0]), np.array([2.0, 0.5]), 1.0, 4.0)
+    X = np.array([[3.0, 0.0], [1.0, -1.0]])
+    assert_allclose(units.to_model(X), [[1.0, 2.0], [0.0, 0.0]])
+    assert_allclose(units.from_model(units.to_model(X)), X)
+    assert_allclose(units.velocity, [0.5, 0.125])
+    assert_allclose(units.from_tau(units.to_tau([1.0, 3.0])), [1.0, 3.0])
+    with pytest.raises(ValueError, match="one scalar length scale.*to_model/from_model"):
+        units.action
+    assert Units(np.zeros(2), 2.0, 1.0, 4.0).action == 1.0
+
+
+# ------------------------------------------------------------ quadrature on sparse snapshots
+def _translating_snapshots(n_times, n_per_time=40, shift=1.0, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.repeat(np.linspace(0.0, 1.0, n_times), n_per_time)
+    return rng.normal(size=(len(t), 2)) + shift * t[:, None] * [1.0, 0.0], t
+
+
+def _quadrature_warnings(record):
+    return [w for w in record if issubclass(w.category, UserWarning)
+            and 'interpolation="quadrature"' in str(w.message)]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda c: c.__name__)
+def test_quadrature_forced_on_sparse_snapshots_warns_once_per_fit(Estimator):
+    X, t = _translating_snapshots(6)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        Estimator(**FAST, interpolation="quadrature").fit(X, t)
+    (warning,) = _quadrature_warnings(record)
+    message = str(warning.message)
+    assert "sparse snapshots (6 times)" in message
+    assert "at least 10 distinct times" in message and "at most 0.35" in message
+    assert 'interpolation="auto"' in message and '"ot"' in message
+
+
+def test_quadrature_on_dense_snapshots_and_auto_do_not_warn():
+    from sklearn_am._dynamics import GrowingTransport, NoisyTransport, Transport
+    from sklearn_am._paths import Snapshots
+
+    def snapshots(X, t):
+        return Snapshots.from_data(X, t, Units.from_data(X, t, None), torch.device("cpu"))
+
+    dense = snapshots(*_translating_snapshots(101, shift=0.5))  # 101 slices, small steps
+    sparse = snapshots(*_translating_snapshots(6))
+    units = Units.from_data(*_translating_snapshots(6))
+    kinds = [Transport(), NoisyTransport(sigma=0.5).bind(units), GrowingTransport()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dynamics in kinds:
+            assert dynamics.plan(dense, "quadrature").interpolation == "quadrature"
+            assert dynamics.plan(dense, "auto").interpolation == "quadrature"
+            assert dynamics.plan(sparse, "auto").interpolation != "quadrature"
+    for dynamics in kinds:
+        with pytest.warns(UserWarning, match=r"sparse snapshots \(6 times\).*"
+                                             r"here 0\.\d+.*interpolation=\"auto\""):
+            dynamics.plan(sparse, "quadrature")
+
+
+def test_auto_on_sparse_snapshots_fits_without_warning():
+    X, t = _translating_snapshots(6)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model = ActionMatchingRegressor(**FAST).fit(X, t)
+    assert model.interpolation_ == "ot" and not _quadrature_warnings(record)
 
 
 # ------------------------------------------------------------ divergence

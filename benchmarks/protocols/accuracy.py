@@ -79,7 +79,7 @@ PUBLISHED_VAR_RUOT_W1 = {
 #: Published leave-one-time-point-out W1 on Embryoid body, 5-D whitened PCA
 #: (mean ± std over 5 seeds). Source: Tong et al., "Improving and generalizing
 #: flow-based generative models with minibatch optimal transport" (TMLR 2024),
-#: Table 4, as listed in shared/DESIGN.md §5. Only comparable when an EB file is given.
+#: Table 4. Only comparable when an EB file is given.
 PUBLISHED_EB_LOO_W1 = {
     "OT-CFM": (0.790, 0.068),
     "I-CFM": (0.872, None),

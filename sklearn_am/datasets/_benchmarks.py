@@ -82,8 +82,10 @@ def make_diffusing_gaussian(
     Consecutive snapshots differ little (the standard deviation grows by under
     10 % between the default times), so the displacement of an optimal
     transport pair is of the size of the spacing between samples: the case
-    where a finite coupling's pairing noise dominates the learnt field (DESIGN
-    §2c). The true field is known in closed form (see
+    where a finite coupling's pairing noise dominates the learnt field
+    (``benchmarks/results/ablation.md``: fitted to those pairs by path
+    regression, the worst relative velocity error is 2.07 ± 2.60 over 3 seeds,
+    against 0.058 ± 0.039 with the defaults). The true field is known in closed form (see
     :class:`DiffusingGaussianTruth`).
 
     Parameters

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from .._fitting import MIN_ROWS_FOR_VALIDATION, validation_split
-from .._validation import _check_times
+from .._validation import _check_times, check_numeric_columns
 from ..utils._sklearn import _safe_indexing
 
 
@@ -137,6 +137,7 @@ def split_rows(net, X, times, weights, seed):
             parts.append((X[index], times[index],
                           None if weights is None else weights[index]))
         else:  # a user's Dataset(X_valid, t_valid), e.g. from predefined_split
+            check_numeric_columns(values, name="the validation Dataset's X")
             X_part = validate_data(net, values, reset=False, dtype=[np.float64, np.float32])
             parts.append((X_part, _check_times(part_times, len(X_part)), None))
     return parts
