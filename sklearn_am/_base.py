@@ -22,11 +22,10 @@ from sklearn.utils.validation import validate_data
 from ._constraints import TRAINING_CONSTRAINTS
 from ._device import MAX_SEED, resolve_device, torch_generator
 from ._dynamics import Transport
-from ._fitting import check_finite_outputs, fitted_attributes, is_warm_start, prepare_fit, \
-    train_and_store
+from ._fitting import WarmStart, check_finite_outputs, fitted_attributes, is_warm_start, \
+    prepare_fit, train_and_store
 from ._gaussian_base import stored_moments
 from ._inference import SnapshotInferenceMixin, _deterministic
-from ._paths import INTERPOLATIONS
 from ._potential_param import PotentialParamsMixin, store_potential_params
 from ._validation import _check_times, check_hidden_layer_sizes, check_numeric_columns, \
     naming
@@ -40,7 +39,7 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
 
     _parameter_constraints: dict = {
         **TRAINING_CONSTRAINTS,
-        "interpolation": [StrOptions(set(INTERPOLATIONS) - {"bridge"} | {"auto"})],
+        "interpolation": [StrOptions(set(Transport.interpolations) | {"auto"})],
         "source_time": [Real, None],
         "target_time": [Real, None],
     }
@@ -123,37 +122,41 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         return self._fit(X, y)
 
     def _fit(self, X, y, sample_weight=None):
-        """The one fitting procedure: data → plan (``_fitting``) → training → attributes."""
+        """The one fitting procedure: data → prepared fit (``_fitting``) → training → attributes."""
         warm = is_warm_start(self)
         X, times = self._validate_fit_data(X, y, reset=not warm)
         name = type(self).__name__
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
-        plan = prepare_fit(
+        # A warm start keeps its units and network, and with it the base field it was
+        # trained on.
+        warm_start = WarmStart(self._units, stored_moments(getattr(self, "gaussian_base_", None))
+                               ) if warm else None
+        prepared = prepare_fit(
             self._make_dynamics(), X, times, interpolation=self.interpolation, rng=rng,
             device=resolve_device(self.device), n_draws=self.max_iter * self.batch_size,
             name=name, sample_weight=sample_weight,
             validation_fraction=self.validation_fraction if self.early_stopping else None,
-            units=self._units if warm else None,
+            warm_start=warm_start,
         )
-        potential = plan.network(self._starting_potential(X.shape[1], hidden_layer_sizes,
-                                                          plan.potential_seed, plan.device))
-        # A warm start keeps its network, and with it the base field it was trained on.
-        moments = stored_moments(getattr(self, "gaussian_base_", None)) if warm else plan.moments
-        generator = torch_generator(plan.generator_seed, plan.device)
+        potential = prepared.network(self._starting_potential(
+            X.shape[1], hidden_layer_sizes, prepared.potential_seed, prepared.device))
+        generator = torch_generator(prepared.generator_seed, prepared.device)
         noise_seed = None
-        if plan.dynamics.stochastic:  # the default noise of pushes
+        if prepared.dynamics.stochastic:  # the default noise of pushes
             noise_seed = int(check_random_state(self.random_state).randint(MAX_SEED))
         # Every fitted attribute but the network's is known before training; all are
         # set at the end, and only there.
         fitted = fitted_attributes(
-            plan.units, plan.dynamics, plan.policy, times=plan.units.from_tau(plan.snapshots.times),
-            source_samples=plan.source_samples, device=plan.device,
-            hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed, moments=moments)
-        train_and_store(self, X, y, potential, plan.sampler, plan.loss_fn(generator),
+            prepared.units, prepared.dynamics, prepared.policy,
+            times=prepared.units.from_tau(prepared.snapshots.times),
+            source_samples=prepared.source_samples, device=prepared.device,
+            hidden_layer_sizes=hidden_layer_sizes, noise_seed=noise_seed,
+            moments=prepared.moments)
+        train_and_store(self, X, y, potential, prepared.sampler, prepared.loss_fn(generator),
                         generator=generator, fitted=fitted, warm=warm,
-                        validation=plan.validation, score_scale=plan.units.action)
-        check_finite_outputs(name, self.potential_, plan.snapshots)
+                        validation=prepared.validation, score_scale=prepared.units.action)
+        check_finite_outputs(name, self.potential_, prepared.snapshots)
         return self
 
     def _validate_fit_data(self, X, y, reset):

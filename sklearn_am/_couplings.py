@@ -1,6 +1,6 @@
 """Pairings between two snapshots: independent, exact OT and entropic OT.
 
-A coupling is computed in two steps, kept apart: :func:`plan` solves a transport
+A coupling is computed in two steps, kept apart: :func:`transport_plan` solves a transport
 problem between two small point sets (POT's network simplex for exact OT, its
 Sinkhorn solver for entropic OT), and :func:`pair` draws one partner per source
 point from the plan. :func:`pair_pool` repeats this on random subsets of two

@@ -8,12 +8,15 @@ A dynamics object owns everything that depends on *what moves the population*;
 - ``bind(units, masses)``: its parameters resolved against the data (model units);
 - ``fitted_attributes(units)``: what the estimator exposes about it after ``fit``;
 - ``initial_mass()``: the total mass at the earliest fitted time;
-- ``plan(snapshots, interpolation)``: the data-driven choices of a fit, as one
-  :class:`FitPolicy` value (the interpolation, the estimator of the objective, and
-  what early stopping scores); pure, nothing is stored;
+- ``interpolations``: the interpolation names its estimator accepts (the
+  estimator's constraint is built from it);
+- ``policy(snapshots, interpolation)``: every data-driven choice of a fit, as one
+  :class:`FitPolicy` value (the interpolation, the estimator of the objective,
+  what early stopping scores, and the Gaussian base field's moments or None, its
+  line test included); pure, nothing is stored;
 - ``loss(potential, batch, generator, objective)``: the objective on one batch;
-- ``base_moments(snapshots)``: the moments of a Gaussian base field, where the plan
-  asks for one (``_gaussian_base``);
+- ``base_moments(snapshots)``: the moments of a Gaussian base field, for a policy
+  that asks for one (``_gaussian_base``);
 - ``sampler(snapshots, interpolation, rng, n_draws)``: the path and coupling
   between snapshots;
 - ``velocity(potential, x, tau)``: the velocity of a point, what ``velocity``,
@@ -41,8 +44,8 @@ import torch
 from ._losses import (EXACT_LAPLACIAN_MAX_FEATURES_TRAINING, action_loss, am_integrand,
                       eam_integrand, regression_loss, resolve_laplacian, uam_integrand,
                       uam_regression_loss)
-from ._gaussian_base import moment_fit
-from ._paths import UnbalancedInterpolationSampler, make_sampler
+from ._gaussian_base import GaussianMoments, moment_fit, moments_fit_linearly
+from ._paths import INTERPOLATIONS, UnbalancedInterpolationSampler, make_sampler
 from ._solvers import get_solver, integrate
 from ._weights import weighted_snapshots
 
@@ -86,12 +89,19 @@ OBJECTIVES = ("regression", "action")
 
 
 class FitPolicy(NamedTuple):
-    """The data-driven choices of one fit (what :meth:`Dynamics.plan` returns)."""
+    """The data-driven choices of one fit (what :meth:`Dynamics.policy` returns)."""
 
     interpolation: str  # the path the training batches are drawn on ("auto" resolved)
     objective: str  # the estimator of the objective: "regression" or "action"
     validation_interpolation: str  # the path early stopping's held-out draws lie on
-    gaussian_base: bool = False  # learn a residual on the moments' Gaussian field
+    #: The moments of the Gaussian base field the network learns a residual on (None:
+    #: no base). Compare policies with ``choices()``: arrays do not compare with ==.
+    base: Optional[GaussianMoments] = None
+
+    def choices(self):
+        """(interpolation, objective, validation interpolation, whether a base field)."""
+        return (self.interpolation, self.objective, self.validation_interpolation,
+                self.base is not None)
 
 
 class Pushed(NamedTuple):
@@ -126,6 +136,9 @@ class Dynamics(abc.ABC):
     stochastic = False
     #: The interpolation ``"auto"`` picks for sparse snapshots.
     sparse_interpolation = "ot"
+    #: The interpolations this kind trains on (``"auto"`` aside); the estimator's
+    #: ``interpolation`` constraint is built from it.
+    interpolations = frozenset(INTERPOLATIONS) - {"bridge"}
 
     @abc.abstractmethod
     def population(self, X, times, sample_weight, name):
@@ -144,7 +157,7 @@ class Dynamics(abc.ABC):
         """Total mass at the earliest fitted time (1: a probability distribution)."""
 
     @abc.abstractmethod
-    def plan(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation):
         """The :class:`FitPolicy` of a fit on ``snapshots`` with the ``interpolation`` parameter."""
 
     @abc.abstractmethod
@@ -169,14 +182,20 @@ class Dynamics(abc.ABC):
         """Move ``x`` from τ_from to τ_to; returns a :class:`Pushed`."""
 
     def base_moments(self, snapshots):
-        """The ``GaussianMoments`` of the base field, for a dynamics whose plan asks for one
-        (``FitPolicy.gaussian_base``); a plan that never does need not implement it."""
+        """The ``GaussianMoments`` of the base field, for a dynamics whose policy asks for
+        one (``FitPolicy.base``); a policy that never does need not implement it."""
         raise NotImplementedError(f"{type(self).__name__} has no Gaussian base field.")
+
+    def _base_if_linear(self, snapshots):
+        """The base field's moments, or None where they curve in time (the χ² line test
+        of ``_gaussian_base.moments_fit_linearly``: a straight-line base would mislead)."""
+        moments = self.base_moments(snapshots)
+        return moments if moments_fit_linearly(snapshots, moments) else None
 
     def resolved_interpolation(self, snapshots, interpolation):
         """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
         (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise. Quadrature forced on
-        sparse snapshots warns (once per fit: each plan resolves once)."""
+        sparse snapshots warns (once per fit: each policy resolves once)."""
         if interpolation == "quadrature" and not _dense(snapshots):
             tiny = np.median(snapshots.counts) < snapshots.X_host.shape[1] + 2
             step = "" if tiny else f" (here {np.median(snapshots.relative_steps):.3g})"
@@ -205,7 +224,7 @@ class Transport(Dynamics):
     ----------
     objective : {"auto", "regression", "action"}, default="auto"
         The Monte Carlo estimator of the objective on path batches (``_losses``):
-        ``"auto"`` follows the rule of :meth:`plan`.
+        ``"auto"`` follows the rule of :meth:`policy`.
     """
 
     def __init__(self, objective="auto"):
@@ -226,15 +245,15 @@ class Transport(Dynamics):
     def initial_mass(self):
         return 1.0
 
-    def plan(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation):
         """The interpolation (``"auto"`` resolved), the estimator, what validation scores.
 
         Path regression, unless the snapshots change slowly (median relative step
         at most ``SLOW_RELATIVE_STEP``, snapshots large enough for a covariance):
         then the action form, validated at the held-out snapshots (quadrature), and
         the network learns a penalised residual on the Gaussian field of the
-        snapshots' moments fitted across time (``_gaussian_base``). Quadrature
-        batches have no path velocity: the action form.
+        snapshots' moments fitted across time (``_gaussian_base``), unless they fail
+        its line test. Quadrature batches have no path velocity: the action form.
         """
         interpolation = self.resolved_interpolation(snapshots, interpolation)
         if interpolation == "quadrature":
@@ -242,7 +261,8 @@ class Transport(Dynamics):
         if self.objective != "auto":
             return FitPolicy(interpolation, self.objective, interpolation)
         if _slow(snapshots):
-            return FitPolicy(interpolation, "action", "quadrature", gaussian_base=True)
+            return FitPolicy(interpolation, "action", "quadrature",
+                             base=self._base_if_linear(snapshots))
         return FitPolicy(interpolation, "regression", interpolation)
 
     def base_moments(self, snapshots):
@@ -293,6 +313,7 @@ class NoisyTransport(Transport):
 
     stochastic = True
     sparse_interpolation = "bridge"
+    interpolations = frozenset(INTERPOLATIONS)  # the Brownian bridge is for noise
 
     def __init__(self, sigma="auto", laplacian="auto"):
         super().__init__()
@@ -341,16 +362,16 @@ class NoisyTransport(Transport):
         """Whether σ ≡ 0 (bound): then this is plain transport, with its estimator."""
         return bool(np.all(self.sigma_knots == 0))
 
-    def plan(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation):
         """The action form (bridges have no single path velocity), with the Gaussian base
-        field on slowly changing snapshots where σ is constant; where σ ≡ 0 this is
-        plain transport, with its plan."""
+        field on slowly changing snapshots where σ is constant (and the moments pass
+        the line test); where σ ≡ 0 this is plain transport, with its policy."""
         if self.noiseless:
-            return super().plan(snapshots, interpolation)
+            return super().policy(snapshots, interpolation)
         interpolation = self.resolved_interpolation(snapshots, interpolation)
         constant = bool(np.all(self.sigma_knots == self.sigma_knots[0]))
-        return FitPolicy(interpolation, "action", interpolation,
-                         gaussian_base=constant and _slow(snapshots))
+        base = self._base_if_linear(snapshots) if constant and _slow(snapshots) else None
+        return FitPolicy(interpolation, "action", interpolation, base=base)
 
     def base_moments(self, snapshots):
         """Moments of the Gaussian base field, whose drift accounts for the noise σ²."""
@@ -362,8 +383,7 @@ class NoisyTransport(Transport):
             return super().loss(potential, batch, generator, objective)
         integrand = eam_integrand
         if getattr(potential, "residual_penalty", None) is not None and potential.training:
-            def integrand(net, x, t, **kwargs):  # a network on a base field pays for it
-                return eam_integrand(net, x, t, **kwargs) + net.residual_penalty(x, t)
+            integrand = _penalised_eam_integrand  # a network on a base field pays for it
         return action_loss(
             potential, batch, integrand, sigma_t=self._sigma_tensor(batch.t),
             laplacian=self.laplacian_, generator=generator,
@@ -414,7 +434,7 @@ class GrowingTransport(Transport):
         """The observed mass at the earliest time (rows, or the sum of their weights)."""
         return float(self.masses[0])
 
-    def plan(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation):
         """Path regression on unbalanced-OT paths (``"ot"``: every path knows its growth
         rate), the action form on the other interpolations."""
         interpolation = self.resolved_interpolation(snapshots, interpolation)
@@ -469,6 +489,11 @@ class GrowingTransport(Transport):
         x1, log_w = self.split(out.x)
         path = None if out.path is None else self.split(out.path)[0]
         return Pushed(x1, log_w, path, out.path_times)
+
+
+def _penalised_eam_integrand(net, x, t, **kwargs):
+    """The eAM integrand plus the residual penalty of a network on a base field."""
+    return eam_integrand(net, x, t, **kwargs) + net.residual_penalty(x, t)
 
 
 def _sigma_schedule(sigma, units):

@@ -7,7 +7,6 @@ import numpy as np
 from ._base import BaseActionMatching
 from ._potential_param import store_potential_params
 from ._dynamics import NoisyTransport
-from ._paths import INTERPOLATIONS
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, StrOptions
 
@@ -149,7 +148,7 @@ class EntropicActionMatching(BaseActionMatching):
             StrOptions({"auto"}), Interval(Real, 0, None, closed="left"), "array-like", callable,
         ],
         "laplacian": [StrOptions({"auto", "hutchinson", "exact"})],
-        "interpolation": [StrOptions(set(INTERPOLATIONS) | {"auto"})],
+        "interpolation": [StrOptions(set(NoisyTransport.interpolations) | {"auto"})],
     }
 
     def __init__(

@@ -5,11 +5,11 @@ the skorch engine), goes through the same steps:
 
 1. :func:`prepare_fit`: the rows to fit on (the dynamics' population, a held-out
    share per snapshot), the model units, the bound dynamics, the training
-   snapshots, the data-driven choices (:meth:`Dynamics.plan`), the sampler, the
+   snapshots, the data-driven choices (:meth:`Dynamics.policy`), the sampler, the
    rows kept for ``sample`` and the held-out loss of early stopping, as one
-   :class:`FitPlan`;
+   :class:`PreparedFit`;
 2. a training loop;
-3. :func:`fitted_attributes`: (plan, network, training result) → the fitted
+3. :func:`fitted_attributes`: (prepared fit, network, training result) → the fitted
    attributes. A new fitted attribute is added there, once.
 
 The held-out losses (early stopping, ``score``, the skorch engine's validation,
@@ -24,13 +24,13 @@ import torch
 
 from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
-from ._gaussian_base import GaussianMoments, moments_fit_linearly, on_base
+from ._gaussian_base import GaussianMoments, on_base
 from ._paths import Snapshots
 from ._progress import end_fit, fit_potential
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units
 
-__all__ = ["FitPlan", "fitted_attributes", "fixed_loss", "held_out_sampler", "is_warm_start",
+__all__ = ["PreparedFit", "WarmStart", "fitted_attributes", "fixed_loss", "held_out_sampler", "is_warm_start",
            "prepare_fit", "scored_loss", "train_and_store", "validation_split"]
 
 #: Rows of the earliest snapshot kept after fit for ``sample``.
@@ -45,7 +45,14 @@ HELD_OUT_SEED = 0
 MIN_ROWS_FOR_VALIDATION = 20
 
 
-class FitPlan(NamedTuple):
+class WarmStart(NamedTuple):
+    """What a warm-started fit keeps from the earlier one (see :func:`is_warm_start`)."""
+
+    units: Units  # the model units, so the network's inputs mean what they meant
+    moments: Optional[GaussianMoments] = None  # the base field its network was trained on
+
+
+class PreparedFit(NamedTuple):
     """Everything a training loop needs, and what the fit exposes besides the network."""
 
     units: Units  # model units, from the training rows (kept under warm start)
@@ -58,11 +65,11 @@ class FitPlan(NamedTuple):
     potential_seed: Optional[int]  # of a fresh network's weights (None: warm start)
     validation: Optional[Callable]  # ``loss(potential)`` on fixed held-out draws, or None
     source_samples: np.ndarray  # rows of the earliest time, user units (for ``sample``)
-    moments: Optional[GaussianMoments]  # of the Gaussian base field, where the policy says
+    moments: Optional[GaussianMoments]  # the base field: the policy's, or the warm start's
 
     def network(self, potential):
         """The network to train: ``potential``, on the Gaussian base field where the
-        plan has one (a fresh fit; a warm start keeps its network as it is)."""
+        prepared fit has one (a fresh fit; a warm start keeps its network as it is)."""
         if self.potential_seed is None:
             return potential
         return on_base(potential, self.moments).to(self.device)
@@ -171,8 +178,8 @@ def fixed_loss(loss, sampler, n_points, device, seed=HELD_OUT_SEED):
 
 
 def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name,
-                sample_weight=None, masses=None, validation_fraction=None, units=None):
-    """Step 1 of the module docstring: validated data in, a :class:`FitPlan` out.
+                sample_weight=None, masses=None, validation_fraction=None, warm_start=None):
+    """Step 1 of the module docstring: validated data in, a :class:`PreparedFit` out.
 
     Parameters
     ----------
@@ -183,7 +190,7 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
     times : ndarray of shape (n_samples,)
         Their times.
     interpolation : str
-        The ``interpolation`` parameter (``"auto"`` resolved by the dynamics' plan).
+        The ``interpolation`` parameter (``"auto"`` resolved by the dynamics' policy).
     rng : numpy.random.RandomState
         Every draw of the preparation: the split, the loop's and the network's
         seeds, the sampler's pools, the rows kept for ``sample``, in this order.
@@ -199,20 +206,21 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
         (the skorch engine's validation rows); default: the population's.
     validation_fraction : float, default=None
         Held-out share per snapshot for early stopping; None: no held-out rows.
-    units : Units, default=None
-        Kept from an earlier fit (warm start); then no network seed is drawn.
+    warm_start : WarmStart, default=None
+        What an earlier fit leaves (its units and base field); then no network
+        seed is drawn and the policy's base field is not used.
     """
     population, population_masses = dynamics.population(X, times, sample_weight, name)
     masses = population_masses if masses is None else masses
     rows, held_out = validation_split(times, population, validation_fraction, rng)
-    warm = units is not None
-    units = units if warm else Units.from_data(X, times, rows)
+    warm = warm_start is not None
+    units = warm_start.units if warm else Units.from_data(X, times, rows)
     dynamics.bind(units, masses)  # masses from every row: held-out rows are no deaths
     snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
                                     masses=relative_masses(masses))
     generator_seed = int(rng.randint(MAX_SEED))
     potential_seed = None if warm else int(rng.randint(MAX_SEED))
-    policy = dynamics.plan(snapshots, interpolation)
+    policy = dynamics.policy(snapshots, interpolation)
     sampler = dynamics.sampler(snapshots, policy.interpolation, rng, n_draws=n_draws)
     # Rows of the earliest time, held-out ones included, as observed (for ``sample``).
     first = np.arange(len(times)) if population is None else population
@@ -224,12 +232,10 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
                                    policy.validation_interpolation)
         validation = fixed_loss(scored_loss(dynamics, policy.objective), checker,
                                 HELD_OUT_POINTS, device)
-    moments = dynamics.base_moments(snapshots) if policy.gaussian_base else None
-    if moments is not None and not moments_fit_linearly(snapshots, moments):
-        moments = None  # the moments curve in time: a straight-line base would mislead
-    return FitPlan(units, dynamics, policy, snapshots, sampler, device, generator_seed,
-                   potential_seed, validation, np.asarray(X[first[keep]], dtype=np.float64),
-                   moments)
+    moments = warm_start.moments if warm else policy.base
+    return PreparedFit(units, dynamics, policy, snapshots, sampler, device, generator_seed,
+                       potential_seed, validation,
+                       np.asarray(X[first[keep]], dtype=np.float64), moments)
 
 
 def scored_loss(dynamics, objective):
@@ -244,7 +250,7 @@ def fitted_attributes(units, dynamics, policy, *, times, source_samples, device,
     Parameters
     ----------
     units, dynamics, policy
-        From the :class:`FitPlan` (or a stored fit: the skorch engine's criterion).
+        From the :class:`PreparedFit` (or a stored fit: the skorch engine's criterion).
     times : ndarray of shape (n_times,)
         Fitted times, user units.
     source_samples : ndarray of shape (n_kept, n_features)

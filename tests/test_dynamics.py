@@ -186,36 +186,39 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
     X, t = make_diffusing_gaussian(400, random_state=0)
     snapshots = _snapshots(X, t)
     plain = Transport()
-    policy = plain.plan(snapshots, "ot")
+    policy = plain.policy(snapshots, "ot")
     # The action form, validated at the snapshots, on the moments' Gaussian base field.
-    assert policy == FitPolicy("ot", "action", "quadrature", gaussian_base=True)
-    assert plain.plan(snapshots, "ot") == policy  # pure: nothing was stored
-    assert plain.plan(snapshots, "auto").interpolation == "ot"  # 6 times: not dense
+    assert policy.choices() == ("ot", "action", "quadrature", True)
+    again = plain.policy(snapshots, "ot")  # pure: nothing was stored
+    assert again.choices() == policy.choices()
+    for a, b in zip(again.base, policy.base):
+        np.testing.assert_array_equal(a, b)
+    assert plain.policy(snapshots, "auto").interpolation == "ot"  # 6 times: not dense
     # A translation by one spread per step: pairs carry the motion, regression stays.
     rng = np.random.RandomState(0)
     t_fast = np.repeat([0.0, 1.0, 2.0], 200)
     X_fast = rng.normal(size=(600, 2)) + t_fast[:, None] * [1.0, 0.0]
-    assert Transport().plan(_snapshots(X_fast, t_fast), "ot") == FitPolicy("ot", "regression",
-                                                                          "ot")
+    assert Transport().policy(_snapshots(X_fast, t_fast), "ot") == FitPolicy(
+        "ot", "regression", "ot")
     # A forced estimator is what the plan says, whatever the data.
-    assert Transport(objective="regression").plan(snapshots, "ot") == FitPolicy(
+    assert Transport(objective="regression").policy(snapshots, "ot") == FitPolicy(
         "ot", "regression", "ot")
     # Quadrature has no paths; the noisy and growing dynamics always use the action form.
     with pytest.warns(UserWarning, match="sparse snapshots"):  # 6 times
-        assert Transport().plan(snapshots, "quadrature") == FitPolicy("quadrature", "action",
+        assert Transport().policy(snapshots, "quadrature") == FitPolicy("quadrature", "action",
                                                                       "quadrature")
     units = Units.from_data(X, t, None)
     noisy = NoisyTransport(sigma=0.5).bind(units)
-    assert noisy.plan(snapshots, "auto") == FitPolicy("bridge", "action", "bridge",
-                                                      gaussian_base=True)
+    assert noisy.policy(snapshots, "auto").choices() == ("bridge", "action", "bridge", True)
     # A noise schedule that varies in time has no base (its Gaussian drift is not built).
     varying = NoisyTransport(sigma=[[0.0, 0.3], [1.0, 0.6]]).bind(units)
-    assert not varying.plan(snapshots, "auto").gaussian_base
+    assert varying.policy(snapshots, "auto").base is None
     # σ ≡ 0 is plain transport, with its plan.
-    assert NoisyTransport(sigma=0.0).bind(units).plan(snapshots, "ot") == policy
+    assert NoisyTransport(sigma=0.0).bind(units).policy(snapshots, "ot").choices() == \
+        policy.choices()
     # Growth: regression on unbalanced-OT paths (they carry growth rates), else action.
-    assert GrowingTransport().plan(snapshots, "ot") == FitPolicy("ot", "regression", "ot")
-    assert GrowingTransport().plan(snapshots, "independent") == FitPolicy(
+    assert GrowingTransport().policy(snapshots, "ot") == FitPolicy("ot", "regression", "ot")
+    assert GrowingTransport().policy(snapshots, "independent") == FitPolicy(
         "independent", "action", "independent")
 
 
@@ -223,13 +226,13 @@ def test_dense_snapshots_resolve_auto_to_quadrature():
     rng = np.random.RandomState(0)
     t = np.repeat(np.linspace(0.0, 1.0, 12), 80)
     X = rng.normal(size=(len(t), 2)) + t[:, None]
-    assert Transport().plan(_snapshots(X, t), "auto").interpolation == "quadrature"
+    assert Transport().policy(_snapshots(X, t), "auto").interpolation == "quadrature"
 
 
 def test_dynamics_contract_lists_every_member():
     from sklearn_am._dynamics import Dynamics
 
-    members = {"population", "bind", "fitted_attributes", "initial_mass", "plan", "loss",
+    members = {"population", "bind", "fitted_attributes", "initial_mass", "policy", "loss",
                "sampler", "velocity", "field", "push"}
     assert Dynamics.__abstractmethods__ == members
     for kind in (Transport, NoisyTransport, GrowingTransport):
@@ -260,3 +263,33 @@ def test_action_form_is_what_a_slow_fit_minimises():
     got = model._dynamics.loss(net, batch, None, model.objective_)
     assert torch.allclose(got, action_loss(net, batch, am_integrand))
     assert not torch.allclose(got, regression_loss(net, batch))
+
+
+def test_each_kind_declares_the_interpolations_its_estimator_accepts():
+    from sklearn_am import ActionMatchingRegressor, EntropicActionMatching
+    from sklearn_am._paths import INTERPOLATIONS
+
+    assert NoisyTransport.interpolations == frozenset(INTERPOLATIONS)
+    assert "bridge" not in Transport.interpolations
+    for estimator, kind in ((ActionMatchingRegressor, Transport),
+                            (EntropicActionMatching, NoisyTransport)):
+        options = estimator._parameter_constraints["interpolation"][0].options
+        assert options == set(kind.interpolations) | {"auto"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_policy_never_holds_a_base_that_failed_the_line_test(seed):
+    # Slowly changing snapshots whose mean curves in time (a sine, not a line): the
+    # policy keeps the action form and its validation, but no base field. A mean that
+    # curves less (amplitude 0.1) passes the test and keeps the base.
+    from sklearn_am._gaussian_base import moments_fit_linearly
+
+    rng = np.random.RandomState(seed)
+    t = np.repeat(np.linspace(0.0, 1.0, 6), 1000)
+    noise = rng.normal(size=(len(t), 2)) * np.sqrt(1.0 + 0.5 * t)[:, None]
+    for amplitude, has_base in ((0.3, False), (0.1, True)):
+        X = noise + np.c_[amplitude * np.sin(2 * np.pi * t), np.zeros_like(t)]
+        snapshots = _snapshots(X, t)
+        assert moments_fit_linearly(snapshots, Transport().base_moments(snapshots)) == has_base
+        policy = Transport().policy(snapshots, "ot")
+        assert policy.choices() == ("ot", "action", "quadrature", has_base)

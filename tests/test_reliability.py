@@ -136,13 +136,13 @@ def test_quadrature_on_dense_snapshots_and_auto_do_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for dynamics in kinds:
-            assert dynamics.plan(dense, "quadrature").interpolation == "quadrature"
-            assert dynamics.plan(dense, "auto").interpolation == "quadrature"
-            assert dynamics.plan(sparse, "auto").interpolation != "quadrature"
+            assert dynamics.policy(dense, "quadrature").interpolation == "quadrature"
+            assert dynamics.policy(dense, "auto").interpolation == "quadrature"
+            assert dynamics.policy(sparse, "auto").interpolation != "quadrature"
     for dynamics in kinds:
         with pytest.warns(UserWarning, match=r"sparse snapshots \(6 times\).*"
                                              r"here 0\.\d+.*interpolation=\"auto\""):
-            dynamics.plan(sparse, "quadrature")
+            dynamics.policy(sparse, "quadrature")
 
 
 def test_auto_on_sparse_snapshots_fits_without_warning():

@@ -36,7 +36,7 @@ class Draws(torch.utils.data.IterableDataset):
         return self.n_batches * self.batch_size
 
 
-def held_out_draws(valid, plan, name):
+def held_out_draws(valid, prepared, name):
     """Fixed batches from the held-out rows ``valid = (X, times, weights)``.
 
     Drawn as the estimators' early stopping and ``score`` draw them
@@ -51,10 +51,10 @@ def held_out_draws(valid, plan, name):
             "cannot be scored on them; hold out more rows (SnapshotSplit) or pass "
             "train_split=None."
         )
-    dynamics = plan.dynamics
+    dynamics = prepared.dynamics
     rows, masses = dynamics.population(X_valid, t_valid, weights, name)
-    sampler = held_out_sampler(dynamics, X_valid, t_valid, rows, masses, plan.units,
-                               plan.device, plan.policy.validation_interpolation)
+    sampler = held_out_sampler(dynamics, X_valid, t_valid, rows, masses, prepared.units,
+                               prepared.device, prepared.policy.validation_interpolation)
     # One batch of score's size: exactly the points score draws.
-    return Draws(sampler, 1, HELD_OUT_POINTS, torch_generator(HELD_OUT_SEED, plan.device),
+    return Draws(sampler, 1, HELD_OUT_POINTS, torch_generator(HELD_OUT_SEED, prepared.device),
                  fixed_seed=HELD_OUT_SEED)

@@ -5,7 +5,8 @@ from sklearn.utils import check_random_state
 
 from .._base import BaseActionMatching
 from .._device import MAX_SEED, torch_generator
-from .._fitting import prepare_fit as prepare_plan
+from .._fitting import WarmStart
+from .._fitting import prepare_fit as prepare_estimator_fit
 from .._potential_param import check_potential
 from ._draws import Draws, held_out_draws
 from ._mirror import checked_estimator
@@ -46,24 +47,24 @@ def prepare_fit(net, X, y, sample_weight=None):
         raise ValueError(f"X has {X_train.shape[1]} features, but {name} was fitted "
                          f"with {len(net.units_.center)}.")
     steps, batch_size = net.steps_per_epoch, net.batch_size
-    plan = prepare_plan(
+    prepared = prepare_estimator_fit(
         dynamics, X_train, t_train, interpolation=estimator.interpolation,
         rng=np.random.RandomState(train_seed), device=net._device(),
         n_draws=steps * batch_size * net.max_epochs, name=name, sample_weight=w_train,
-        masses=masses, units=net.units_ if warm else None,
+        masses=masses, warm_start=WarmStart(net.units_) if warm else None,
     )
     draws = {
-        "train": Draws(plan.sampler, steps, batch_size,
-                       torch_generator(plan.generator_seed, plan.device)),
+        "train": Draws(prepared.sampler, steps, batch_size,
+                       torch_generator(prepared.generator_seed, prepared.device)),
         "valid": None if valid is None else
-        held_out_draws(valid, plan, name),
+        held_out_draws(valid, prepared, name),
     }
     criterion._set_state(
-        plan.units, times=plan.units.from_tau(plan.snapshots.times),
+        prepared.units, times=prepared.units.from_tau(prepared.snapshots.times),
         masses=np.empty(0) if masses is None else masses,
-        source_samples=plan.source_samples,
+        source_samples=prepared.source_samples,
         noise_seed=check_random_state(net.random_state).randint(MAX_SEED),
-        interpolation=plan.policy.interpolation, objective=plan.policy.objective,
+        interpolation=prepared.policy.interpolation, objective=prepared.policy.objective,
     )
-    criterion.bind(plan.dynamics, plan.policy.objective)
+    criterion.bind(prepared.dynamics, prepared.policy.objective)
     return draws
