@@ -59,14 +59,14 @@ AUTO_SIGMA_FRACTION = 0.1
 SIGMA_GRID_POINTS = 1025
 #: Interpolation "auto" takes quadrature (the observed snapshots only) from this many
 #: distinct times up, when the median relative step between consecutive snapshots
-#: (Bures–Wasserstein distance over spread, ``_paths.relative_steps``) is at most
+#: (Bures–Wasserstein distance over spread, ``_snapshots.relative_steps``) is at most
 #: ``DENSE_RELATIVE_STEP`` (or when snapshots are too small to have a covariance,
 #: e.g. one row per time): there minibatch-OT pairing is mostly noise (small
 #: displacements next to the spacing between samples); otherwise paths.
 #: Measured: benchmarks/results/tta.md ("How the defaults were chosen", README).
 DENSE_SNAPSHOTS = 10
 DENSE_RELATIVE_STEP = 0.35
-#: Snapshots whose median relative step (``_paths.relative_steps``) is at most this
+#: Snapshots whose median relative step (``_snapshots.relative_steps``) is at most this
 #: change slowly: a path's pairs are then mostly pairing noise, which the path
 #: regression form fits faithfully, so plain AM trains on the action form there and
 #: early stopping scores it at the held-out snapshots themselves (quadrature).

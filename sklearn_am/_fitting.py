@@ -25,7 +25,7 @@ import torch
 from ._device import MAX_SEED, torch_generator
 from ._dynamics import Dynamics, FitPolicy
 from ._gaussian_base import GaussianMoments, on_base
-from ._paths import Snapshots
+from ._snapshots import Snapshots
 from ._progress import end_fit, fit_potential
 from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
 from ._units import Units

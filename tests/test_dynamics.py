@@ -173,7 +173,7 @@ def test_each_estimator_builds_its_dynamics_in_one_place(Estimator, kind):
 
 # ------------------------------------------- the estimator of the objective
 def _snapshots(X, t):
-    from sklearn_am._paths import Snapshots
+    from sklearn_am._snapshots import Snapshots
 
     units = Units.from_data(X, t, None)
     return Snapshots.from_data(X, t, units, torch.device("cpu"))

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 from conftest import FAST
 from sklearn_am import ActionMatchingRegressor
 from sklearn_am._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moment_fit
-from sklearn_am._paths import Snapshots
+from sklearn_am._snapshots import Snapshots
 from sklearn_am._units import Units
 from sklearn_am.datasets import make_diffusing_gaussian
 from sklearn_am.networks import MLPPotential

@@ -14,9 +14,9 @@ from sklearn_am._paths import (
     InterpolationSampler,
     LinearPath,
     QuadratureSampler,
-    Snapshots,
     low_discrepancy_uniform,
 )
+from sklearn_am._snapshots import Snapshots
 
 # --------------------------------------------------------------------- couplings
 

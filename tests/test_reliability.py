@@ -124,7 +124,7 @@ def test_quadrature_forced_on_sparse_snapshots_warns_once_per_fit(Estimator):
 
 def test_quadrature_on_dense_snapshots_and_auto_do_not_warn():
     from sklearn_am._dynamics import GrowingTransport, NoisyTransport, Transport
-    from sklearn_am._paths import Snapshots
+    from sklearn_am._snapshots import Snapshots
 
     def snapshots(X, t):
         return Snapshots.from_data(X, t, Units.from_data(X, t, None), torch.device("cpu"))

@@ -30,7 +30,8 @@ from scipy.spatial.distance import cdist
 from sklearn_am import ActionMatchingRegressor
 from sklearn_am._couplings import pair_pool, transport_plan
 from sklearn_am._losses import action_loss, am_integrand
-from sklearn_am._paths import InterpolationSampler, LinearPath, Snapshots
+from sklearn_am._paths import InterpolationSampler, LinearPath
+from sklearn_am._snapshots import Snapshots
 from sklearn_am._training import train
 from sklearn_am.datasets import make_gaussian_transport
 from sklearn_am.networks import MLPPotential
