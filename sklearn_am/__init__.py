@@ -8,9 +8,9 @@ with an underscore are private.
 
 from ._am import ActionMatchingRegressor
 from ._density import ActionMatchingDensity
-from ._impute import ActionMatchingImputer
 from ._eam import EntropicActionMatching
-from ._persistence import InconsistentVersionWarning
+from ._estimator.persistence import InconsistentVersionWarning
+from ._impute import ActionMatchingImputer
 from ._uam import UnbalancedActionMatching
 from .plotting import LossCurveDisplay, MarginalsDisplay, TrajectoryDisplay, VelocityFieldDisplay
 

@@ -1,7 +1,7 @@
 """ActionMatchingRegressor: deterministic dynamics from snapshots (plain AM)."""
 
-from ._base import BaseActionMatching
 from ._dynamics import OBJECTIVES, Transport
+from ._estimator.base import BaseActionMatching
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import StrOptions
 

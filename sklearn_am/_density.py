@@ -8,23 +8,23 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constraints import TRAINING_CONSTRAINTS
-from ._device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
-    resolve_device, to_numpy, to_tensor, torch_generator
 from ._dynamics import Transport
-from ._fitting import HELD_OUT_POINTS, fixed_loss, is_warm_start, scored_loss, \
+from ._estimator.constraints import TRAINING_CONSTRAINTS
+from ._estimator.fitting import HELD_OUT_POINTS, fixed_loss, is_warm_start, scored_loss, \
     train_and_store, validation_split
-from ._generative import GENERATIVE_PATHS, NoiseDataSampler, SampledPath, conditional_sample, \
-    make_noise_path
-from ._inference import push_in_chunks
-from ._losses import EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE, get_laplacian, laplacian_probes, \
-    resolve_laplacian
-from ._noise import RowNoise, row_keys, row_signs
-from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._solvers import integrate
-from ._units import Units
-from ._validation import check_hidden_layer_sizes, check_numeric_columns, check_positive_int, \
-    check_within_reach, naming
+from ._estimator.inference import push_in_chunks
+from ._estimator.potential_param import PotentialParamsMixin, store_potential_params
+from ._estimator.validation import check_hidden_layer_sizes, check_numeric_columns, \
+    check_positive_int, check_within_reach, naming
+from ._numerics.device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
+    resolve_device, to_numpy, to_tensor, torch_generator
+from ._numerics.losses import EXACT_LAPLACIAN_MAX_FEATURES_INFERENCE, get_laplacian, \
+    laplacian_probes, resolve_laplacian
+from ._numerics.noise import RowNoise, row_keys, row_signs
+from ._numerics.solvers import integrate
+from ._sampling.noise_paths import GENERATIVE_PATHS, NoiseDataSampler, SampledPath, \
+    conditional_sample, make_noise_path
+from ._sampling.units import Units
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import CallbackSupportMixin, Interval, StrOptions, _fit_context
 
@@ -265,7 +265,7 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
 
     @property
     def _units(self):
-        """Standardisation as :class:`~sklearn_am._units.Units` (one scale per feature)."""
+        """Standardisation as :class:`~sklearn_am._sampling.units.Units` (one scale per feature)."""
         return Units(self.mean_, self.scale_, 0.0, 1.0)
 
     # ------------------------------------------------------------ inference

@@ -41,13 +41,13 @@ from typing import NamedTuple, Optional
 import numpy as np
 import torch
 
-from ._losses import (EXACT_LAPLACIAN_MAX_FEATURES_TRAINING, action_loss, am_integrand,
+from ._numerics.losses import (EXACT_LAPLACIAN_MAX_FEATURES_TRAINING, action_loss, am_integrand,
                       eam_integrand, regression_loss, resolve_laplacian, uam_integrand,
                       uam_regression_loss)
-from ._gaussian_base import GaussianMoments, moment_fit, moments_fit_linearly
-from ._paths import INTERPOLATIONS, UnbalancedInterpolationSampler, make_sampler
-from ._solvers import get_solver, integrate
-from ._weights import weighted_snapshots
+from ._numerics.solvers import get_solver, integrate
+from ._sampling.gaussian_base import GaussianMoments, moment_fit, moments_fit_linearly
+from ._sampling.paths import INTERPOLATIONS, UnbalancedInterpolationSampler, make_sampler
+from ._sampling.weights import weighted_snapshots
 
 __all__ = ["Dynamics", "FitPolicy", "GrowingTransport", "NoisyTransport", "Pushed",
            "Transport"]

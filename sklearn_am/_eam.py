@@ -4,9 +4,9 @@ from numbers import Real
 
 import numpy as np
 
-from ._base import BaseActionMatching
-from ._potential_param import store_potential_params
 from ._dynamics import NoisyTransport
+from ._estimator.base import BaseActionMatching
+from ._estimator.potential_param import store_potential_params
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, StrOptions
 

@@ -10,9 +10,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._density import ActionMatchingDensity
-from ._device import MAX_SEED
-from ._training import TrainingInterruptedWarning
-from ._validation import check_numeric_columns, naming
+from ._estimator.validation import check_numeric_columns, naming
+from ._numerics.device import MAX_SEED
+from ._numerics.training import TrainingInterruptedWarning
 from .utils._sklearn import Interval, _check_feature_names_in, _fit_context, _get_mask
 
 __all__ = ["ActionMatchingImputer"]

@@ -2,8 +2,8 @@
 
 from numbers import Real
 
-from ._base import BaseActionMatching
 from ._dynamics import GrowingTransport
+from ._estimator.base import BaseActionMatching
 from .utils._docstring import fill_shared_docs
 from .utils._sklearn import Interval, _fit_context
 

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import FAST
 from sklearn_am import ActionMatchingRegressor, EntropicActionMatching, UnbalancedActionMatching
-from sklearn_am._progress import ProgressReport
+from sklearn_am._estimator.progress import ProgressReport
 
 
 def _data(n=40, seed=0):
@@ -120,7 +120,7 @@ def test_progress_report_backends(backend):
 
 
 def test_verbose_shows_progress(capsys, monkeypatch):
-    import sklearn_am._progress as progress
+    import sklearn_am._estimator.progress as progress
 
     monkeypatch.setattr(progress, "_pick_backend", lambda backend: "plain")
     X, t = _data()

@@ -1,11 +1,11 @@
-"""Tests of sklearn_am._device: resolving devices and moving arrays."""
+"""Tests of sklearn_am._numerics.device: resolving devices and moving arrays."""
 
 import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
 
-from sklearn_am._device import resolve_device, to_numpy, to_tensor, torch_generator
+from sklearn_am._numerics.device import resolve_device, to_numpy, to_tensor, torch_generator
 
 
 def test_auto_resolves_to_cpu_without_cuda(monkeypatch):
@@ -75,7 +75,7 @@ def test_torch_generator_is_seeded():
 
 
 def test_module_on_never_moves_the_original():
-    from sklearn_am._device import module_on
+    from sklearn_am._numerics.device import module_on
 
     net = torch.nn.Linear(2, 1)
     assert module_on(net, torch.device("cpu")) is net

@@ -11,10 +11,10 @@ from sklearn_am import (
     EntropicActionMatching,
     UnbalancedActionMatching,
 )
-from sklearn_am._base import BaseActionMatching
+from sklearn_am._estimator.base import BaseActionMatching
 from sklearn_am._dynamics import FitPolicy, GrowingTransport, NoisyTransport, Pushed, Transport
-from sklearn_am._losses import action_loss
-from sklearn_am._units import Units
+from sklearn_am._numerics.losses import action_loss
+from sklearn_am._sampling.units import Units
 
 
 # ------------------------------------------------ a fourth kind, end to end
@@ -173,7 +173,7 @@ def test_each_estimator_builds_its_dynamics_in_one_place(Estimator, kind):
 
 # ------------------------------------------- the estimator of the objective
 def _snapshots(X, t):
-    from sklearn_am._snapshots import Snapshots
+    from sklearn_am._sampling.snapshots import Snapshots
 
     units = Units.from_data(X, t, None)
     return Snapshots.from_data(X, t, units, torch.device("cpu"))
@@ -251,7 +251,7 @@ def test_growing_state_joins_and_splits():
 
 def test_action_form_is_what_a_slow_fit_minimises():
     from sklearn_am.datasets import make_diffusing_gaussian
-    from sklearn_am._losses import am_integrand, regression_loss
+    from sklearn_am._numerics.losses import am_integrand, regression_loss
 
     X, t = make_diffusing_gaussian(300, random_state=0)
     model = ActionMatchingRegressor(**FAST).fit(X, t)
@@ -267,7 +267,7 @@ def test_action_form_is_what_a_slow_fit_minimises():
 
 def test_each_kind_declares_the_interpolations_its_estimator_accepts():
     from sklearn_am import ActionMatchingRegressor, EntropicActionMatching
-    from sklearn_am._paths import INTERPOLATIONS
+    from sklearn_am._sampling.paths import INTERPOLATIONS
 
     assert NoisyTransport.interpolations == frozenset(INTERPOLATIONS)
     assert "bridge" not in Transport.interpolations
@@ -282,7 +282,7 @@ def test_a_policy_never_holds_a_base_that_failed_the_line_test(seed):
     # Slowly changing snapshots whose mean curves in time (a sine, not a line): the
     # policy keeps the action form and its validation, but no base field. A mean that
     # curves less (amplitude 0.1) passes the test and keeps the base.
-    from sklearn_am._gaussian_base import moments_fit_linearly
+    from sklearn_am._sampling.gaussian_base import moments_fit_linearly
 
     rng = np.random.RandomState(seed)
     t = np.repeat(np.linspace(0.0, 1.0, 6), 1000)

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import FAST
 from sklearn_am import ActionMatchingRegressor
-from sklearn_am._device import resolve_device
+from sklearn_am._numerics.device import resolve_device
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of sklearn_am._gaussian_base: the Gaussian field of fitted moments, and the
+"""Tests of sklearn_am._sampling.gaussian_base: the Gaussian field of fitted moments, and the
 residual network on it that plain AM trains on slowly changing snapshots."""
 
 import pickle
@@ -9,9 +9,10 @@ from numpy.testing import assert_allclose
 
 from conftest import FAST
 from sklearn_am import ActionMatchingRegressor
-from sklearn_am._gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, moment_fit
-from sklearn_am._snapshots import Snapshots
-from sklearn_am._units import Units
+from sklearn_am._sampling.gaussian_base import GaussianBase, GaussianMoments, ResidualOnBase, \
+    moment_fit
+from sklearn_am._sampling.snapshots import Snapshots
+from sklearn_am._sampling.units import Units
 from sklearn_am.datasets import make_diffusing_gaussian
 from sklearn_am.networks import MLPPotential
 
@@ -64,7 +65,7 @@ def test_residual_adds_the_network_and_penalises_only_it():
     for got, b, n in zip(wrapped.derivatives(x, t), base.derivatives(x, t),
                          net.derivatives(x, t)):
         assert_allclose(got.detach(), (b + n).detach())
-    from sklearn_am._losses import am_integrand
+    from sklearn_am._numerics.losses import am_integrand
 
     grad_r = net.derivatives(x, t)[1]
     penalty = 10.0 * grad_r.square().sum(-1)
@@ -113,7 +114,7 @@ def test_noisy_base_is_the_fokker_planck_drift():
     _, grad, _ = base.derivatives(x, t)
     assert_allclose(grad.detach(), (1 - sigma2) * x.detach() / (2 * (1 + t[:, None])),
                     rtol=1e-5, atol=1e-6)
-    from sklearn_am._losses import laplacian_exact
+    from sklearn_am._numerics.losses import laplacian_exact
 
     assert_allclose(laplacian_exact(grad, x).detach(), (1 - sigma2) * 2 / (2 * (1 + t)),
                     rtol=1e-5)
@@ -146,7 +147,7 @@ def test_skops_round_trip_rebuilds_the_base():
 def test_no_base_where_the_means_curve_in_time():
     """A population carried along a circle (forced onto paths, so slow and not dense):
     its means are far from a straight line in time, and the base would mislead."""
-    from sklearn_am._gaussian_base import moments_fit_linearly
+    from sklearn_am._sampling.gaussian_base import moments_fit_linearly
     from sklearn_am.datasets import make_orbit
 
     X, t = make_orbit(300, random_state=0)

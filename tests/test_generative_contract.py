@@ -12,9 +12,9 @@ from numpy.testing import assert_array_equal
 
 from sklearn_am import ActionMatchingDensity, ActionMatchingImputer
 from sklearn_am import _impute
-from sklearn_am._generative import CONDITIONAL_END_MARGIN, LinearNoisePath, NoiseDataSampler, \
-    VPNoisePath
-from sklearn_am._training import TrainingInterruptedWarning
+from sklearn_am._numerics.training import TrainingInterruptedWarning
+from sklearn_am._sampling.noise_paths import CONDITIONAL_END_MARGIN, LinearNoisePath, \
+    NoiseDataSampler, VPNoisePath
 
 SMALL = dict(hidden_layer_sizes=(32, 32), max_iter=150, batch_size=64)
 
@@ -204,7 +204,7 @@ def test_fitting_on_a_complete_table_warns_and_skips_the_refits(monkeypatch):
 
 def test_density_sample_is_the_push_of_prior_draws():
     # ``sample`` runs the snapshot estimators' push loop: N(0, I) draws pushed 0 → 1.
-    from sklearn_am._solvers import integrate
+    from sklearn_am._numerics.solvers import integrate
 
     X, _ = _gappy()
     density = ActionMatchingDensity(**SMALL, random_state=0).fit(X)

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 from benchmarks.protocols import impute as impute_protocol
 from sklearn_am import ActionMatchingDensity, ActionMatchingImputer
-from sklearn_am._generative import LinearNoisePath, VPNoisePath
+from sklearn_am._sampling.noise_paths import LinearNoisePath, VPNoisePath
 
 SMALL = dict(hidden_layer_sizes=(32, 32), max_iter=150, batch_size=64)
 

@@ -1,4 +1,4 @@
-"""Tests of sklearn_am._losses: batched objectives vs slow per-sample references."""
+"""Tests of sklearn_am._numerics.losses: batched objectives vs slow per-sample references."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 from numpy.testing import assert_allclose
 from torch.func import grad, hessian
 
-from sklearn_am._losses import (
+from sklearn_am._numerics.losses import (
     Batch,
     action_loss,
     am_integrand,
@@ -255,13 +255,13 @@ def test_regression_form_equals_action_form_up_to_a_constant():
 
         E[s(a, 0)] − E[s(b, 1)] + ∫ E[½‖∇s‖² + ∂ₜs] dt = ½ ∫ E‖∇s − ẋ‖² dt − ½ ∫ E‖ẋ‖² dt
 
-    (the path-regression form, :func:`sklearn_am._losses.regression_loss`). Checked
+    (the path-regression form, :func:`sklearn_am._numerics.losses.regression_loss`). Checked
     with Gauss–Legendre nodes in time, so the two sides agree
     to quadrature accuracy for several random networks.
     """
     from numpy.polynomial.legendre import leggauss
 
-    from sklearn_am._losses import regression_loss
+    from sklearn_am._numerics.losses import regression_loss
 
     gen = torch.Generator().manual_seed(0)
     n_pairs, d = 40, 2

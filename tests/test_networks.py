@@ -5,7 +5,7 @@ import torch
 from numpy.testing import assert_allclose
 from torch.func import grad, vmap
 
-from sklearn_am._losses import Batch, action_loss, am_integrand
+from sklearn_am._numerics.losses import Batch, action_loss, am_integrand
 from sklearn_am.networks import ACTIVATIONS, MLPPotential, Potential
 
 N_FEATURES = 3

@@ -1,4 +1,4 @@
-"""Tests of sklearn_am._paths and sklearn_am._couplings."""
+"""Tests of sklearn_am._sampling.paths and sklearn_am._sampling.couplings."""
 
 import numpy as np
 import pytest
@@ -7,16 +7,16 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from sklearn_am._couplings import entropic_reg, pair, pair_pool, transport_plan
-from sklearn_am._losses import Batch
-from sklearn_am._paths import (
+from sklearn_am._sampling.couplings import entropic_reg, pair, pair_pool, transport_plan
+from sklearn_am._numerics.losses import Batch
+from sklearn_am._sampling.paths import (
     BrownianBridgePath,
     InterpolationSampler,
     LinearPath,
     QuadratureSampler,
     low_discrepancy_uniform,
 )
-from sklearn_am._snapshots import Snapshots
+from sklearn_am._sampling.snapshots import Snapshots
 
 # --------------------------------------------------------------------- couplings
 
@@ -53,7 +53,7 @@ def test_log_sinkhorn_matches_a_converged_solver():
     """Each row's conditional law (what pairing draws from) is POT's to within 1 %."""
     import ot
 
-    from sklearn_am._couplings import log_sinkhorn
+    from sklearn_am._sampling.couplings import log_sinkhorn
 
     A, B = _clouds(200, 200)
     cost = ot.dist(A, B)
@@ -350,8 +350,8 @@ def test_quadrature_sampler_uses_observed_times_with_trapezoid_frequencies():
 
 def test_noise_paths_share_the_path_interface():
     """The linear noise path is the LinearPath from noise ε to the blurred row x + b·ε."""
-    from sklearn_am._generative import LinearNoisePath, SampledPath, VPNoisePath
-    from sklearn_am._paths import Path
+    from sklearn_am._sampling.noise_paths import LinearNoisePath, SampledPath, VPNoisePath
+    from sklearn_am._sampling.paths import Path
 
     g = torch.Generator().manual_seed(0)
     eps, x = torch.randn(50, 3, generator=g, dtype=torch.float64), torch.randn(
@@ -380,7 +380,7 @@ def test_noise_paths_share_the_path_interface():
 def test_unbalanced_pool_creates_mass_where_it_appears():
     """Two still clusters, one doubling: the unbalanced coupling pairs within clusters
     and gives the doubling one a growth factor 2; balanced OT moves mass across."""
-    from sklearn_am._couplings import pair_pool, unbalanced_pool
+    from sklearn_am._sampling.couplings import pair_pool, unbalanced_pool
 
     rng = np.random.RandomState(0)
     A = np.vstack([rng.normal(size=(200, 2)) * 0.3 + [-3, 0],
@@ -402,7 +402,7 @@ def test_uam_regression_form_equals_action_form_up_to_a_constant():
     the uAM action equals ½∫E_w[‖∇s − ẋ‖² + (λs − γ)²/λ] dt minus a constant, for any s."""
     from numpy.polynomial.legendre import leggauss
 
-    from sklearn_am._losses import Batch, action_loss, uam_integrand, uam_regression_loss
+    from sklearn_am._numerics.losses import Batch, action_loss, uam_integrand, uam_regression_loss
     from sklearn_am.networks import MLPPotential
 
     gen = torch.Generator().manual_seed(0)

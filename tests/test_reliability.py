@@ -16,9 +16,9 @@ from sklearn_am import (
     InconsistentVersionWarning,
     UnbalancedActionMatching,
 )
-from sklearn_am._persistence import VERSION_KEY
-from sklearn_am._units import Units
-from sklearn_am._validation import check_within_reach
+from sklearn_am._estimator.persistence import VERSION_KEY
+from sklearn_am._sampling.units import Units
+from sklearn_am._estimator.validation import check_within_reach
 
 ESTIMATORS = [ActionMatchingRegressor, EntropicActionMatching, UnbalancedActionMatching]
 
@@ -124,7 +124,7 @@ def test_quadrature_forced_on_sparse_snapshots_warns_once_per_fit(Estimator):
 
 def test_quadrature_on_dense_snapshots_and_auto_do_not_warn():
     from sklearn_am._dynamics import GrowingTransport, NoisyTransport, Transport
-    from sklearn_am._snapshots import Snapshots
+    from sklearn_am._sampling.snapshots import Snapshots
 
     def snapshots(X, t):
         return Snapshots.from_data(X, t, Units.from_data(X, t, None), torch.device("cpu"))
@@ -247,7 +247,7 @@ def test_parallel_threads_fit_like_sequential_fits():
 def test_out_of_memory_names_batch_size_and_cpu(monkeypatch):
     import torch
 
-    import sklearn_am._progress as progress  # where every estimator's fit calls the loop
+    import sklearn_am._estimator.progress as progress  # where every estimator's fit calls the loop
 
     def exhausted(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

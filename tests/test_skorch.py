@@ -306,7 +306,7 @@ def test_snapshot_split_holds_out_a_share_of_every_snapshot():
 def test_snapshot_split_holds_out_the_rows_of_the_estimators_split(counts, cv, seed):
     """The same rows as ``validation_split`` (the estimators' early stopping) for the
     same times, fraction and random state, rows of different times interleaved."""
-    from sklearn_am._fitting import validation_split
+    from sklearn_am._estimator.fitting import validation_split
 
     t = np.random.RandomState(seed).permutation(np.repeat(np.arange(len(counts)), counts))
     t = t.astype(np.float64)
@@ -331,28 +331,6 @@ def test_small_snapshots_train_without_validation(gaussian):
         net = make_net(max_epochs=1).fit(X[keep], t[keep])
     assert "valid_loss" not in net.history[-1]
     assert np.isfinite(net.history[-1, "train_loss"])
-
-
-def test_private_scikit_learn_names_come_through_the_one_door():
-    """sklearn_am.skorch imports scikit-learn's private names from utils._sklearn only."""
-    import ast
-    import pathlib
-
-    import sklearn_am.skorch
-
-    offenders = []
-    for path in sorted(pathlib.Path(sklearn_am.skorch.__file__).parent.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and \
-                    node.module.split(".")[0] == "sklearn":
-                offenders += [f"{path.name}: {node.module}.{alias.name}"
-                              for alias in node.names
-                              if any(part.startswith("_")
-                                     for part in [*node.module.split("."), alias.name])]
-            elif isinstance(node, ast.Import):
-                offenders += [f"{path.name}: {alias.name}" for alias in node.names
-                              if alias.name.startswith("sklearn.") and "._" in alias.name]
-    assert not offenders, offenders
 
 
 # -------------------------------------------------------------------- errors

@@ -1,4 +1,4 @@
-"""Tests of sklearn_am._solvers: convergence orders, tolerances, paths and the SDE."""
+"""Tests of sklearn_am._numerics.solvers: convergence orders, tolerances, paths and the SDE."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from sklearn_am._solvers import SOLVERS, EulerMaruyama, integrate
+from sklearn_am._numerics.solvers import SOLVERS, EulerMaruyama, integrate
 
 
 def _decay(x, t):
@@ -134,7 +134,7 @@ def test_euler_maruyama_zero_noise_is_euler():
 
 
 def test_registry_one_base_class_and_unknown_names():
-    from sklearn_am._solvers import ODE_SOLVERS, SDE_SOLVERS, Solver, get_solver
+    from sklearn_am._numerics.solvers import ODE_SOLVERS, SDE_SOLVERS, Solver, get_solver
 
     assert all(issubclass(cls, Solver) for cls in SOLVERS.values())
     assert ODE_SOLVERS | SDE_SOLVERS == set(SOLVERS) and not ODE_SOLVERS & SDE_SOLVERS

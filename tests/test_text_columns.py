@@ -7,7 +7,7 @@ from sklearn_am import (
     ActionMatchingDensity, ActionMatchingImputer, ActionMatchingRegressor,
     EntropicActionMatching, UnbalancedActionMatching,
 )
-from sklearn_am._validation import check_numeric_columns
+from sklearn_am._estimator.validation import check_numeric_columns
 
 pd = pytest.importorskip("pandas")
 

@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose
 
 from conftest import FAST
 from sklearn_am import UnbalancedActionMatching
-from sklearn_am._weights import _systematic_counts
+from sklearn_am._sampling.weights import _systematic_counts
 from sklearn_am.metrics import wasserstein_distance
 
 TIMES = np.linspace(0.0, 1.0, 5)

@@ -25,7 +25,7 @@ import numpy as np
 import ot
 import torch
 
-from sklearn_am._solvers import integrate
+from sklearn_am._numerics.solvers import integrate
 
 from ..common import resolve_device
 from .base import Method

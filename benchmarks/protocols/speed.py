@@ -1,7 +1,7 @@
 """Speed: training throughput, where a step's time goes, inference, scaling, OT pairing cost.
 
 - ``throughput``: steps/s and interior samples/s of the library's loop
-  (``sklearn_am._training.train`` with ``MLPPotential``'s explicit derivatives)
+  (``sklearn_am._numerics.training.train`` with ``MLPPotential``'s explicit derivatives)
   against a reference loop written the authors' way (a plain ``nn.Sequential`` MLP
   on ``[x, t]`` with the same weights, one ``torch.autograd.grad(s.sum(), (x, t),
   create_graph=True)``, eager, double backward), same sampler, optimiser and
@@ -28,11 +28,11 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from sklearn_am import ActionMatchingRegressor
-from sklearn_am._couplings import pair_pool, transport_plan
-from sklearn_am._losses import action_loss, am_integrand
-from sklearn_am._paths import InterpolationSampler, LinearPath
-from sklearn_am._snapshots import Snapshots
-from sklearn_am._training import train
+from sklearn_am._sampling.couplings import pair_pool, transport_plan
+from sklearn_am._numerics.losses import action_loss, am_integrand
+from sklearn_am._sampling.paths import InterpolationSampler, LinearPath
+from sklearn_am._sampling.snapshots import Snapshots
+from sklearn_am._numerics.training import train
 from sklearn_am.datasets import make_gaussian_transport
 from sklearn_am.networks import MLPPotential
 

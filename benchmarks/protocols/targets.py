@@ -170,7 +170,7 @@ def push_cost(name, est, X0):
     """Field evaluations per point of ``transform`` and its error against a converged solve."""
     import torch
 
-    from sklearn_am._solvers import integrate
+    from sklearn_am._numerics.solvers import integrate
 
     potential, units = est.potential_, est._units
     calls = []

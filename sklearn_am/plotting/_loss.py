@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_positive_int
+from .._estimator.validation import check_positive_int
 from ._common import check_matplotlib, fill_plot_docs
 
 #: Label of the loss axis: the Action Matching loss has no floor at zero.

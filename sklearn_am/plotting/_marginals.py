@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._estimator.validation import check_positive_int
 from ..metrics import wasserstein_distance
-from .._validation import check_positive_int
 from ._common import (
     Plane,
     check_2d_points,

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._validation import check_positive_int
+from .._estimator.validation import check_positive_int
 from ._common import (
     check_dims,
     check_matplotlib,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._estimator.validation import check_positive_int
 from ._common import (
     Plane,
     check_2d_points,

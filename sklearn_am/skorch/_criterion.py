@@ -5,7 +5,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from .._units import Units
+from .._sampling.units import Units
 
 #: What the criterion keeps of a fit as float64 buffers (so ``save_params`` persists
 #: it): the model units (the fields of ``Units``), then the snapshot state.

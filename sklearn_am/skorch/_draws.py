@@ -4,8 +4,8 @@
 import numpy as np
 import torch
 
-from .._device import torch_generator
-from .._fitting import HELD_OUT_POINTS, HELD_OUT_SEED, held_out_sampler
+from .._estimator.fitting import HELD_OUT_POINTS, HELD_OUT_SEED, held_out_sampler
+from .._numerics.device import torch_generator
 
 
 class Draws(torch.utils.data.IterableDataset):
@@ -40,7 +40,7 @@ def held_out_draws(valid, prepared, name):
     """Fixed batches from the held-out rows ``valid = (X, times, weights)``.
 
     Drawn as the estimators' early stopping and ``score`` draw them
-    (:func:`sklearn_am._fitting.held_out_sampler`), on the path the fit's
+    (:func:`sklearn_am._estimator.fitting.held_out_sampler`), on the path the fit's
     :class:`~sklearn_am._dynamics.FitPolicy` scores, in one batch; ``name`` is
     the net's, for messages.
     """

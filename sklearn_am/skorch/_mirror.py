@@ -4,13 +4,13 @@ import copy
 import functools
 
 from .._am import ActionMatchingRegressor
-from .._base import BaseActionMatching
-from .._eam import EntropicActionMatching
-from .._uam import UnbalancedActionMatching
 from .._dynamics import FitPolicy
-from .._fitting import fitted_attributes
-from .._training import TrainResult, validation_attributes
-from .._validation import check_positive_int
+from .._eam import EntropicActionMatching
+from .._estimator.base import BaseActionMatching
+from .._estimator.fitting import fitted_attributes
+from .._estimator.validation import check_positive_int
+from .._numerics.training import TrainResult, validation_attributes
+from .._uam import UnbalancedActionMatching
 from ..networks import MLPPotential
 
 #: ``dynamics`` name → the estimator whose dynamics, parameters and inference it mirrors.

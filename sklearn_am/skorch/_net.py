@@ -9,8 +9,8 @@ from skorch.callbacks import GradientNormClipping
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
-from .._device import MAX_SEED, torch_generator
-from .._training import MAX_GRAD_NORM
+from .._numerics.device import MAX_SEED, torch_generator
+from .._numerics.training import MAX_GRAD_NORM
 from ..networks import MLPPotential, as_potential
 from ._criterion import ActionMatchingCriterion, units_of
 from ._mirror import estimator_method, fitted_estimator
@@ -305,7 +305,7 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
     # -------------------------------------------------------- inference
     @property
     def units_(self):
-        """The fitted model units (a :class:`sklearn_am._units.Units`)."""
+        """The fitted model units (a :class:`sklearn_am._sampling.units.Units`)."""
         return units_of(self._fitted_state())
 
     @property

@@ -3,18 +3,18 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._base import BaseActionMatching
-from .._device import MAX_SEED, torch_generator
-from .._fitting import WarmStart
-from .._fitting import prepare_fit as prepare_estimator_fit
-from .._potential_param import check_potential
+from .._estimator.base import BaseActionMatching
+from .._estimator.fitting import WarmStart
+from .._estimator.fitting import prepare_fit as prepare_estimator_fit
+from .._estimator.potential_param import check_potential
+from .._numerics.device import MAX_SEED, torch_generator
 from ._draws import Draws, held_out_draws
 from ._mirror import checked_estimator
 from ._split import split_rows
 
 
 def prepare_fit(net, X, y, sample_weight=None):
-    """Validate, split, then :func:`sklearn_am._fitting.prepare_fit`: the draws of a fit.
+    """Validate, split, then :func:`sklearn_am._estimator.fitting.prepare_fit`: the draws of a fit.
 
     The estimators' preparation, with the rows split first by the net's
     ``train_split`` (the estimators hold out a share per snapshot themselves).

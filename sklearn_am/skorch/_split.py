@@ -9,8 +9,8 @@ from skorch.dataset import Dataset
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from .._fitting import MIN_ROWS_FOR_VALIDATION, validation_split
-from .._validation import _check_times, check_numeric_columns
+from .._estimator.fitting import MIN_ROWS_FOR_VALIDATION, validation_split
+from .._estimator.validation import _check_times, check_numeric_columns
 from ..utils._sklearn import _safe_indexing
 
 

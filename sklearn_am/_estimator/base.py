@@ -1,9 +1,9 @@
 """BaseActionMatching: what every Action Matching estimator shares.
 
-It owns parameter validation, the model's units (:mod:`sklearn_am._units`), the one
+It owns parameter validation, the model's units (:mod:`sklearn_am._sampling.units`), the one
 call to the training loop, and the transformer API; the other fitted methods come
-from :mod:`sklearn_am._inference` (with the return contract of ``push`` and
-``sample``), the ``potential`` parameter from :mod:`sklearn_am._potential_param`.
+from :mod:`sklearn_am._estimator.inference` (with the return contract of ``push`` and
+``sample``), the ``potential`` parameter from :mod:`sklearn_am._estimator.potential_param`.
 Everything that depends on the kind of dynamics lives in a dynamics object
 (:mod:`sklearn_am._dynamics`) that the estimator builds from its parameters in one
 hook, ``_make_dynamics``; a second hook, ``_solver_options``, says how pushes are
@@ -19,18 +19,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
-from ._constraints import TRAINING_CONSTRAINTS
-from ._device import MAX_SEED, resolve_device, torch_generator
-from ._dynamics import Transport
-from ._fitting import WarmStart, check_finite_outputs, fitted_attributes, is_warm_start, \
+from .._dynamics import Transport
+from .._numerics.device import MAX_SEED, resolve_device, torch_generator
+from .._sampling.gaussian_base import stored_moments
+from ..utils._docstring import fill_shared_docs
+from ..utils._sklearn import CallbackSupportMixin, StrOptions, _fit_context
+from .constraints import TRAINING_CONSTRAINTS
+from .fitting import WarmStart, check_finite_outputs, fitted_attributes, is_warm_start, \
     prepare_fit, train_and_store
-from ._gaussian_base import stored_moments
-from ._inference import SnapshotInferenceMixin, _deterministic
-from ._potential_param import PotentialParamsMixin, store_potential_params
-from ._validation import _check_times, check_hidden_layer_sizes, check_numeric_columns, \
+from .inference import SnapshotInferenceMixin, _deterministic
+from .potential_param import PotentialParamsMixin, store_potential_params
+from .validation import _check_times, check_hidden_layer_sizes, check_numeric_columns, \
     naming
-from .utils._docstring import fill_shared_docs
-from .utils._sklearn import CallbackSupportMixin, StrOptions, _fit_context
 
 @fill_shared_docs
 class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackSupportMixin,

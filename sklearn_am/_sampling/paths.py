@@ -8,7 +8,7 @@ snapshots at t_0 < … < t_K. A *path* fills the gaps:
 - :class:`BrownianBridgePath`: adds σ·√(λ(1−λ)Δt)·ε, the Schrödinger-bridge path
   between entropic-OT pairs, for noisy dynamics.
 
-Two samplers produce :class:`~sklearn_am._losses.Batch` objects on the device:
+Two samplers produce :class:`~sklearn_am._numerics.losses.Batch` objects on the device:
 
 - :class:`InterpolationSampler` draws times uniformly over the whole range with a
   low-discrepancy sequence, finds each time's interval, and interpolates a pair
@@ -17,7 +17,7 @@ Two samplers produce :class:`~sklearn_am._losses.Batch` objects on the device:
   weights in time (right when snapshots are dense).
 
 Both draw the boundary terms from the first and last snapshot, of a
-:class:`~sklearn_am._snapshots.Snapshots` container; :func:`make_sampler` and
+:class:`~sklearn_am._sampling.snapshots.Snapshots` container; :func:`make_sampler` and
 ``INTERPOLATIONS`` give the sampler of an ``interpolation`` name.
 """
 
@@ -26,8 +26,8 @@ import math
 import numpy as np
 import torch
 
-from ._couplings import entropic_reg, pair_pool, unbalanced_pool
-from ._losses import Batch
+from .._numerics.losses import Batch
+from .couplings import entropic_reg, pair_pool, unbalanced_pool
 
 __all__ = [
     "INTERPOLATIONS",
@@ -240,7 +240,7 @@ class InterpolationSampler:
         return masses[k] ** (1.0 - lam) * masses[k + 1] ** lam, None
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am._losses.Batch`: interior points on the paths of pairs
+        """A :class:`~sklearn_am._numerics.losses.Batch`: interior points on the paths of pairs
         (times as :meth:`_times` says), and the two boundary snapshots."""
         snaps = self.snapshots
         k, lam, tau, quadrature = self._times(batch_size, generator)
@@ -258,7 +258,7 @@ class InterpolationSampler:
 class UnbalancedInterpolationSampler(InterpolationSampler):
     """Straight paths between the pairs of an unbalanced coupling, with mass per path.
 
-    Each interval's pairs come from :func:`~sklearn_am._couplings.unbalanced_pool`: a
+    Each interval's pairs come from :func:`~sklearn_am._sampling.couplings.unbalanced_pool`: a
     sharp plan between the marginals (p, q) of a KL-unbalanced OT plan. A pair (i, j)
     carries a mass that changes geometrically from a_i/p_i to b_j/q_j (times the
     plan's mass), so the paths' marginals are the snapshots at both ends and their
@@ -328,7 +328,7 @@ class QuadratureSampler:
         self._cdf = torch.as_tensor(np.cumsum(omega) / omega.sum(), device=snapshots.device)
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am._losses.Batch` of observed points.
+        """A :class:`~sklearn_am._numerics.losses.Batch` of observed points.
 
         ``batch_size`` per interval between snapshots, as for paths, but at most
         ``QUADRATURE_BATCH_FACTOR × batch_size`` in all (dense snapshots have many

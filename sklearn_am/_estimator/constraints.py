@@ -6,9 +6,9 @@ them from here, so neither imports the other for them.
 
 from numbers import Integral, Real
 
-from ._solvers import ODE_SOLVERS
-from .networks import ACTIVATIONS
-from .utils._sklearn import Interval, StrOptions
+from .._numerics.solvers import ODE_SOLVERS
+from ..networks import ACTIVATIONS
+from ..utils._sklearn import Interval, StrOptions
 
 __all__ = ["MAX_N_STEPS", "TRAINING_CONSTRAINTS"]
 

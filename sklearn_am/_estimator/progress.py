@@ -20,8 +20,8 @@ import copy
 import sys
 import time
 
-from ._device import explain_out_of_memory
-from ._training import AVERAGING_DECAY, Averaging, divergence_message, train
+from .._numerics.device import explain_out_of_memory
+from .._numerics.training import AVERAGING_DECAY, Averaging, divergence_message, train
 
 __all__ = ["ProgressReport", "SklearnCallbacks", "end_fit", "fit_potential", "step_hooks"]
 

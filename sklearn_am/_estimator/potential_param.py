@@ -15,11 +15,11 @@ import threading
 
 import torch
 
-from ._device import MAX_SEED, torch_generator
-from ._gaussian_base import on_base, stored_moments
-from ._persistence import VERSION_KEY, check_version, module_arrays, restore_module
-from ._version import __version__
-from .networks import MLPPotential, as_potential
+from .._numerics.device import MAX_SEED, torch_generator
+from .._sampling.gaussian_base import on_base, stored_moments
+from .._version import __version__
+from ..networks import MLPPotential, as_potential
+from .persistence import VERSION_KEY, check_version, module_arrays, restore_module
 
 __all__ = ["POTENTIAL_PREFIX", "PotentialParamsMixin", "store_potential_params"]
 

@@ -22,15 +22,16 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 import torch
 
-from ._device import MAX_SEED, torch_generator
-from ._dynamics import Dynamics, FitPolicy
-from ._gaussian_base import GaussianMoments, on_base
-from ._snapshots import Snapshots
-from ._progress import end_fit, fit_potential
-from ._training import VALIDATION_EVERY, EarlyStopping, validation_attributes
-from ._units import Units
+from .._dynamics import Dynamics, FitPolicy
+from .._numerics.device import MAX_SEED, torch_generator
+from .._numerics.training import VALIDATION_EVERY, EarlyStopping, validation_attributes
+from .._sampling.gaussian_base import GaussianMoments, on_base
+from .._sampling.snapshots import Snapshots
+from .._sampling.units import Units
+from .progress import end_fit, fit_potential
 
-__all__ = ["PreparedFit", "WarmStart", "fitted_attributes", "fixed_loss", "held_out_sampler", "is_warm_start",
+__all__ = ["PreparedFit", "WarmStart", "fitted_attributes", "fixed_loss", "held_out_sampler",
+           "is_warm_start",
            "prepare_fit", "scored_loss", "train_and_store", "validation_split"]
 
 #: Rows of the earliest snapshot kept after fit for ``sample``.

@@ -24,14 +24,14 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
+from .._numerics.device import INFERENCE_CHUNK, MAX_SEED, explain_out_of_memory, module_on, \
     resolve_device, to_numpy, to_tensor
-from ._fitting import HELD_OUT_POINTS, fixed_loss, held_out_sampler, scored_loss
-from ._noise import RowNoise, row_keys
-from ._units import Units
-from ._validation import _as_real, _check_t_eval, _check_times, check_numeric_columns, \
+from .._numerics.noise import RowNoise, row_keys
+from .._sampling.units import Units
+from ..utils._docstring import fill_shared_docs
+from .fitting import HELD_OUT_POINTS, fixed_loss, held_out_sampler, scored_loss
+from .validation import _as_real, _check_t_eval, _check_times, check_numeric_columns, \
     check_positive_int, check_within_reach, naming
-from .utils._docstring import fill_shared_docs
 
 __all__ = ["SnapshotInferenceMixin", "push_in_chunks"]
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .networks import Potential
+from ..networks import Potential
 
 __all__ = ["GaussianBase", "GaussianMoments", "ResidualOnBase", "moment_fit", "on_base",
            "stored_moments",

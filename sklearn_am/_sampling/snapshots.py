@@ -12,7 +12,7 @@ import functools
 import numpy as np
 import torch
 
-from ._units import CHUNK_ROWS
+from .units import CHUNK_ROWS
 
 __all__ = ["Snapshots", "relative_steps"]
 

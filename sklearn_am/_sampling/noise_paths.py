@@ -18,7 +18,7 @@ The two Gaussian paths also give the noise posterior E[ε | x_τ] from a field's
 velocity, and declare the last τ where it is defined (``conditional_end``: the
 VP path's is singular at τ = 1, so its draws end at ``1 − CONDITIONAL_END_MARGIN``).
 
-:class:`NoiseDataSampler` turns data rows into :class:`~sklearn_am._losses.Batch`
+:class:`NoiseDataSampler` turns data rows into :class:`~sklearn_am._numerics.losses.Batch`
 objects: with a path velocity ẋ_τ where the path has one (then the loss is the
 path regression of ``_losses.regression_loss``), without where only samples are
 known (then the action form). Noise pairs with data independently or by exact OT
@@ -35,10 +35,10 @@ import math
 import numpy as np
 import torch
 
-from ._couplings import transport_plan
-from ._losses import Batch
-from ._paths import Path, low_discrepancy_uniform
-from ._solvers import Euler, EulerMaruyama
+from .._numerics.losses import Batch
+from .._numerics.solvers import Euler, EulerMaruyama
+from .couplings import transport_plan
+from .paths import Path, low_discrepancy_uniform
 
 __all__ = [
     "CONDITIONAL_END_MARGIN",
@@ -227,14 +227,15 @@ class NoiseDataSampler:
                            dtype=self.data.dtype)
 
     def draw(self, batch_size, generator):
-        """A :class:`~sklearn_am._losses.Batch` of ``batch_size`` points of the path."""
+        """A :class:`~sklearn_am._numerics.losses.Batch` of ``batch_size`` points of the path."""
         n, d = self.data.shape
         rows = (torch.rand(batch_size, generator=generator, device=self.data.device,
                            dtype=torch.float64) * n).long().clamp_max(n - 1)
         x = self.data[rows]
         eps = self._noise((batch_size, d), generator)
         if self.coupling == "ot":  # an exact plan between equal sizes: a permutation
-            partner = transport_plan(eps.cpu().double().numpy(), x.cpu().double().numpy()).argmax(axis=1)
+            partner = transport_plan(eps.cpu().double().numpy(),
+                                     x.cpu().double().numpy()).argmax(axis=1)
             x = x[torch.as_tensor(partner, device=x.device)]
         tau = low_discrepancy_uniform(batch_size, generator, self.data.device).to(x.dtype)
         w = torch.full((batch_size,), 1.0 / batch_size, dtype=x.dtype, device=x.device)

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["InconsistentVersionWarning", "module_arrays", "restore_module"]
 
