@@ -1,10 +1,9 @@
 """Slowly changing populations that are not Gaussian: mixtures whose components diffuse."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.utils import check_random_state
 
 from ..utils._sklearn import Interval, StrOptions, validate_params
 from ._base import _COMMON_CONSTRAINTS, SnapshotTruth, _check_times, fill_generator_docs, \
@@ -145,6 +144,7 @@ class DiffusingMixtureTruth(SnapshotTruth):
         return self._by_time(X, t, phi)
 
     def _sample_at(self, n, t, rng):
+        """Exact draws of the marginal at ``t``: the mixture at that time."""
         means, covs = self._components(t)
         component = rng.choice(len(self.weights), size=n, p=self.weights)
         chol = np.linalg.cholesky(covs)
@@ -174,28 +174,6 @@ class DiffusingMixtureTruth(SnapshotTruth):
             X = X + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
             s += h
         return X
-
-    def sample(self, n_samples, t, random_state=None):
-        """Fresh draws from the true marginal at time ``t`` (exact: the mixture at t).
-
-        Parameters
-        ----------
-        n_samples : int
-            Number of points, at least 1.
-        t : float
-            Time in ``[times[0], times[-1]]``.
-        random_state : int, RandomState instance or None, default=None
-            Seed or generator of the draws.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            Independent draws of the marginal at time ``t``.
-        """
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be an int >= 1; got {n_samples!r}.")
-        t = self._check_scalar_t(t, "t")
-        return self._sample_at(int(n_samples), t, check_random_state(random_state))
 
 
 @validate_params(
