@@ -2,7 +2,7 @@
 
 Estimators, displays and warnings are imported from here; the other public
 modules are ``sklearn_am.datasets``, ``sklearn_am.metrics``,
-``sklearn_am.networks`` and ``sklearn_am.plotting``. Modules whose names start
+``sklearn_am.model_selection``, ``sklearn_am.networks`` and ``sklearn_am.plotting``. Modules whose names start
 with an underscore are private.
 """
 

@@ -22,6 +22,7 @@ LAYERS = [
     ("estimator shells", ["sklearn_am._am", "sklearn_am._eam", "sklearn_am._uam",
                           "sklearn_am._density", "sklearn_am._impute"]),
     ("public modules", ["sklearn_am.metrics", "sklearn_am.datasets", "sklearn_am.plotting",
+                        "sklearn_am.model_selection",
                         "sklearn_am.skorch", "sklearn_am.anndata", "sklearn_am.demo",
                         "sklearn_am"]),
 ]

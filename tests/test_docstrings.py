@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "sklearn_am.anndata",
     "sklearn_am.datasets",
     "sklearn_am.metrics",
+    "sklearn_am.model_selection",
     "sklearn_am.networks",
     "sklearn_am.plotting",
     "sklearn_am.skorch",
