@@ -14,6 +14,7 @@ The estimators' own ``score`` (minus the Action Matching loss) needs snapshots a
 two times or more, so it cannot score a fold of one time: pass ``scoring``.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -178,9 +179,11 @@ class _HeldOutTimeScorer:
         source = _evenly_spaced(estimator.source_samples_, self.max_samples)
         distances = []
         for t in np.unique(times):
-            pushed, weights = estimator.push(
-                source, estimator.times_[0], float(t), return_weights=True,
-                random_state=self.random_state)
+            with warnings.catch_warnings():  # the estimator's own rows, not the user's
+                warnings.filterwarnings("ignore", "X does not have valid feature names")
+                pushed, weights = estimator.push(
+                    source, estimator.times_[0], float(t), return_weights=True,
+                    random_state=self.random_state)
             observed = _evenly_spaced(X[times == t], self.max_samples)
             distances.append(self._distance(pushed, weights, observed))
         return -float(np.mean(distances))
