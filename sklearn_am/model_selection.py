@@ -32,7 +32,7 @@ __all__ = ["LeaveOneTimeOut", "held_out_time_scorer"]
 #: Distinct times a split needs: one held out, two or more left to fit on.
 MIN_TIMES = 3
 
-_METRICS = {"energy": energy_distance, "wasserstein": wasserstein_distance}
+_METRICS = ("energy", "wasserstein")
 
 _fill_docs = doc_filler({"y_groups": """\
 y : array-like of shape (n_samples,)

@@ -1,5 +1,7 @@
 """sklearn_am.model_selection: folds by held-out time and the score of the prediction there."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -193,6 +195,17 @@ def test_the_score_of_a_fitted_model_is_its_push_of_the_first_snapshot():
     for metric, distance in [("energy", energy_distance), ("wasserstein", wasserstein_distance)]:
         score = held_out_time_scorer(metric)(am, X[t == 1], t[t == 1])
         assert score == pytest.approx(-distance(pushed, X[t == 1]), rel=1e-6)
+
+
+def test_a_model_fitted_on_a_dataframe_scores_one_without_warnings():
+    pd = pytest.importorskip("pandas")
+    X, t = _drift(40)
+    frame = pd.DataFrame(X, columns=["gene_a", "gene_b"])
+    am = ActionMatchingRegressor(max_iter=5, **TINY).fit(frame[t != 1], t[t != 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. no "X does not have valid feature names"
+        score = held_out_time_scorer()(am, frame[t == 1], pd.Series(t[t == 1]))
+    assert score == held_out_time_scorer()(am, X[t == 1], t[t == 1])
 
 
 def test_stochastic_pushes_score_the_same_twice_and_follow_the_seed():
