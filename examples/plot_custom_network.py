@@ -37,7 +37,7 @@ class TimeFeaturePotential(Potential):
 
 
 X, t = make_branching(800, random_state=0)
-settings = dict(max_iter=500, random_state=0)
+settings = dict(max_iter=400, random_state=0)
 models = {
     "default MLP (64, 64)": ActionMatchingRegressor(hidden_layer_sizes=(64, 64), **settings),
     "ResidualMLPPotential": ActionMatchingRegressor(

@@ -21,7 +21,7 @@ from sklearn_am.datasets import make_branching
 
 X, t = make_branching(600, random_state=0)
 pipe = make_pipeline(StandardScaler(),
-                     ActionMatchingRegressor(max_iter=200, random_state=0))
+                     ActionMatchingRegressor(max_iter=150, random_state=0))
 grid = {
     "actionmatchingregressor__hidden_layer_sizes": [(16,), (64, 64)],
     "actionmatchingregressor__learning_rate_init": [3e-4, 3e-3],

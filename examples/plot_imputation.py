@@ -27,7 +27,7 @@ X_gappy = np.where(mask, np.nan, X)
 imputers = {
     "mean": SimpleImputer(),
     "KNN": KNNImputer(),
-    "iterative": IterativeImputer(random_state=0),
+    "iterative": IterativeImputer(max_iter=30, random_state=0),
     "Action Matching": ActionMatchingImputer(
         density=ActionMatchingDensity(hidden_layer_sizes=(64, 64), max_iter=500),
         n_rounds=1, random_state=0),

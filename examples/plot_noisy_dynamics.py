@@ -17,8 +17,8 @@ import numpy as np
 from sklearn_am import ActionMatchingRegressor, EntropicActionMatching
 from sklearn_am.datasets import make_diffusing_gaussian
 
-X, t = make_diffusing_gaussian(600, random_state=0)
-small = dict(hidden_layer_sizes=(32, 32), max_iter=300, random_state=0)
+X, t = make_diffusing_gaussian(400, random_state=0)
+small = dict(hidden_layer_sizes=(32, 32), max_iter=250, random_state=0)
 models = {
     "AM (no noise)": ActionMatchingRegressor(**small),
     "eAM σ = 0.5": EntropicActionMatching(sigma=0.5, **small),
