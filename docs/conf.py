@@ -12,6 +12,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 REPO_ROOT = DOCS.parent
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(DOCS))  # gallery_order
 # The gallery runs on CPUs shared with other work: one thread per example.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -60,7 +61,7 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     # examples/single_cell.py is a command-line script on data outside the repository.
     "ignore_pattern": r"single_cell\.py",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.ExampleOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": False,
@@ -80,7 +81,8 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 
 
