@@ -39,7 +39,7 @@ templates_path = ["_templates"]
 
 # -- API reference -----------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {}  # the templates (docs/_templates/autosummary) say what a page holds
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
