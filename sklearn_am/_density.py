@@ -111,13 +111,13 @@ class ActionMatchingDensity(PotentialParamsMixin, CallbackSupportMixin, DensityM
     ----------
     potential_ : torch.nn.Module
         The trained network s'(x', τ) on standardised data, on the CPU.
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Mean of the training data.
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         Standard deviation of the training data (1 for constant features).
     n_iter_ : int
         Optimiser steps run.
-    loss_curve_ : list of shape (n_iter_,)
+    loss_curve_ : list of shape (`n_iter_`,)
         Training loss at each step.
     {{validation_scores_}}
     {{validation_steps_}}

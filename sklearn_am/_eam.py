@@ -109,7 +109,7 @@ class EntropicActionMatching(BaseActionMatching):
 
     Notes
     -----
-    **Units.** With x' = (x − x_center_)/a and τ = (t − t_first)/T the SDE
+    **Units.** With x' = (x − ``x_center_``)/a and τ = (t − t_first)/T the SDE
     dx = v dt + σ dW becomes dx' = (T/a)·v dτ + (σ·√T/a) dW_τ (a Wiener process
     in t has √T times the spread of one in τ), so training uses σ' = σ·√T/a.
 

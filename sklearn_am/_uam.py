@@ -46,7 +46,7 @@ class UnbalancedActionMatching(BaseActionMatching):
         Observed mass at each fitted time: the number of rows, or the sum of
         ``sample_weight``.
     growth_scale_ : float
-        λ in the user's units (1 / squared units of X): g = growth_scale_ · s.
+        λ in the user's units (1 / squared units of X): g = ``growth_scale_`` · s.
     {{common_attributes}}
 
     See Also
@@ -56,7 +56,7 @@ class UnbalancedActionMatching(BaseActionMatching):
 
     Notes
     -----
-    **Units.** With x' = (x − x_center_)/a, τ = (t − t_first)/T and s = (a²/T)·s',
+    **Units.** With x' = (x − ``x_center_``)/a, τ = (t − t_first)/T and s = (a²/T)·s',
     the growth rate per unit of τ is g' = T·g and the loss in user units is
     (a²/T) times the loss in model units with λ' = λ·a². Hence
     ``growth_scale`` = λ' and ``growth_scale_`` = λ = λ'/a²; the growth rate in

@@ -160,14 +160,14 @@ times_ : ndarray of shape (n_times,)
 n_iter_ : int
     Optimiser steps run (summed over warm-started fits).""",
     "loss_curve_": """\
-loss_curve_ : list of shape (n_iter_,)
+loss_curve_ : list of shape (`n_iter_`,)
     Loss at each step (model units). Action Matching losses are unbounded
     below and usually negative; compare them, do not expect them to reach 0.""",
     "n_features_in_": """\
 n_features_in_ : int
     Number of features seen during ``fit``.""",
     "feature_names_in_": """\
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during ``fit``; only when X has string column names.""",
     "device_": """\
 device_ : str
@@ -189,19 +189,19 @@ validation_steps_ : list of int or None
 best_validation_score_ : float or None
     The best of ``validation_scores_``: the kept weights'.""",
     "x_center_": """\
-x_center_ : ndarray of shape (n_features_in_,)
+x_center_ : ndarray of shape (`n_features_in_`,)
     Centre of the model units (the mean of X at the first fit).""",
     "x_scale_": """\
 x_scale_ : float
     Length scale a of the model units (root mean feature variance).""",
     "time_origin_": """\
 time_origin_ : float
-    Earliest fitted time (model time τ = (t − time_origin_) / time_scale_).""",
+    Earliest fitted time (model time τ = (t − ``time_origin_``) / ``time_scale_``).""",
     "time_scale_": """\
 time_scale_ : float
     Fitted time span T.""",
     "source_samples_": """\
-source_samples_ : ndarray of shape (n_kept, n_features_in_)
+source_samples_ : ndarray of shape (n_kept, `n_features_in_`)
     Up to 10 000 rows of the earliest snapshot, for :meth:`sample`.""",
     "objective_": """\
 objective_ : {"regression", "action"}
