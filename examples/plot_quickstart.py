@@ -43,7 +43,7 @@ for k, time in enumerate(path_times):
 # branches. With the defaults (3000 steps, about 25 s on two CPU cores),
 # ``python -m sklearn_am.demo`` reaches W1 0.068 / 0.108 / 0.073 / 0.086 at
 # t = 1, 2, 3, 4 on held-out snapshots of the same data, t = 2 left out of
-# training (the README).
+# training (:doc:`/user_guide/snapshots`, "What the demo prints").
 
 # %%
 # Observed against pushed, one panel per later time

@@ -22,7 +22,7 @@ class ActionMatchingRegressor(BaseActionMatching):
     ``interpolation``. Among all velocity fields that reproduce the marginals,
     the gradient field is unique.
 
-    Read more in the README ("Which interpolation when").
+    Read more in the :doc:`user guide </user_guide/objective>` ("Which interpolation when").
 
     Parameters
     ----------

@@ -63,7 +63,7 @@ SIGMA_GRID_POINTS = 1025
 #: ``DENSE_RELATIVE_STEP`` (or when snapshots are too small to have a covariance,
 #: e.g. one row per time): there minibatch-OT pairing is mostly noise (small
 #: displacements next to the spacing between samples); otherwise paths.
-#: Measured: benchmarks/results/tta.md ("How the defaults were chosen", README).
+#: Measured: benchmarks/results/tta.md ("How the defaults were chosen", docs/user_guide/objective.rst).
 DENSE_SNAPSHOTS = 10
 DENSE_RELATIVE_STEP = 0.35
 #: Snapshots whose median relative step (``_snapshots.relative_steps``) is at most this

@@ -33,7 +33,7 @@ class ActionMatchingNet(SamplerSteps, NeuralNet):
     ``Checkpoint`` (which monitors ``valid_loss_best``), ``LRScheduler``,
     ``ProgressBar`` and the loggers work as usual.
 
-    Read more in the README ("skorch or the estimators").
+    Read more in the :doc:`user guide </user_guide/networks>` ("skorch or the estimators").
 
     Parameters
     ----------
