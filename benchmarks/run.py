@@ -39,14 +39,14 @@ from .methods import (
     peer_methods,
 )
 from .protocols import (ablation, accuracy, callbacks, draws, generative, gpu, impute, memory,
-                        speed, targets, tta, tuned)
+                        slow, speed, targets, tta, tuned)
 
 #: Every section, and those run unless ``--sections`` says otherwise. Standalone
 #: sections write their own files, ``<section>.{json,md}``.
 SECTIONS = ("synthetic", "real", "speed", "tuned", "memory", "callbacks", "targets", "tta",
-            "generative", "ablation", "gpu", "draws", "impute")
+            "generative", "ablation", "gpu", "draws", "slow", "impute")
 STANDALONE = ("tuned", "memory", "callbacks", "targets", "tta", "generative", "ablation", "gpu",
-              "draws", "impute")
+              "draws", "slow", "impute")
 DEFAULT_SECTIONS = "synthetic,real,speed"
 
 MODES = {
@@ -153,7 +153,7 @@ def run_standalone(section, name, out_dir, machine, **kwargs):
     """A standalone section (``memory``, ``callbacks``, ``targets``, ``tta``): its files."""
     module = {"memory": memory, "callbacks": callbacks, "targets": targets, "tta": tta,
               "generative": generative, "ablation": ablation, "gpu": gpu,
-              "draws": draws, "impute": impute}[section]
+              "draws": draws, "slow": slow, "impute": impute}[section]
     log(f"== {section}")
     records = module.run(**kwargs)
     md = module.markdown(records, machine)
@@ -258,8 +258,9 @@ def _run_standalone_sections(sections, args, data_dir, real_tuned, machine):
         elif section == "ablation":
             run_standalone(section, own, args.out_dir, machine,
                            seeds=SEEDS[: args.seeds or 3], data_dir=data_dir)
-        elif section == "draws":
-            run_standalone(section, own, args.out_dir, machine, n_draws=args.seeds or 5)
+        elif section in ("draws", "slow"):
+            run_standalone(section, own, args.out_dir, machine,
+                           n_draws=args.seeds or {"draws": 5, "slow": 3}[section])
         elif section == "impute":  # --datasets picks tables: iris,wine,breast_cancer,diabetes
             tables = args.datasets.split(",") if args.datasets else tuple(impute.TABLES)
             run_standalone(section, own, args.out_dir, machine,

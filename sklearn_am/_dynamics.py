@@ -10,15 +10,17 @@ A dynamics object owns everything that depends on *what moves the population*;
 - ``initial_mass()``: the total mass at the earliest fitted time;
 - ``interpolations``: the interpolation names its estimator accepts (the
   estimator's constraint is built from it);
-- ``policy(snapshots, interpolation)``: every data-driven choice of a fit, as one
-  :class:`FitPolicy` value (the interpolation, the estimator of the objective,
-  what early stopping scores, and the Gaussian base field's moments or None, its
-  line test included); pure, nothing is stored;
+- ``policy(snapshots, interpolation, smooth_time=True)``: every data-driven choice
+  of a fit, as one :class:`FitPolicy` value (the interpolation, the estimator of
+  the objective, what early stopping scores, the Gaussian base field's moments or
+  None, its line test included, and the degree in time of a potential smooth in
+  time or None); pure, nothing is stored;
 - ``loss(potential, batch, generator, objective)``: the objective on one batch;
 - ``base_moments(snapshots)``: the moments of a Gaussian base field, for a policy
   that asks for one (``_gaussian_base``);
-- ``sampler(snapshots, interpolation, rng, n_draws)``: the path and coupling
-  between snapshots;
+- ``sampler(snapshots, interpolation, rng, n_draws, higher_order=False)``: the path
+  and coupling between snapshots (``higher_order``: quadrature weights for a
+  potential polynomial in time);
 - ``velocity(potential, x, tau)``: the velocity of a point, what ``velocity``,
   the displays and ``anndata`` report;
 - ``field(potential)``: the right-hand side of the pushed state;
@@ -45,8 +47,10 @@ from ._numerics.losses import (EXACT_LAPLACIAN_MAX_FEATURES_TRAINING, action_los
                       eam_integrand, regression_loss, resolve_laplacian, uam_integrand,
                       uam_regression_loss)
 from ._numerics.solvers import get_solver, integrate
-from ._sampling.gaussian_base import GaussianMoments, moment_fit, moments_fit_linearly
+from ._sampling.gaussian_base import (SMOOTH_RESIDUAL_PENALTY, GaussianMoments, looks_gaussian,
+                                      moment_fit, moments_fit_linearly)
 from ._sampling.paths import INTERPOLATIONS, UnbalancedInterpolationSampler, make_sampler
+from ._sampling.time_basis import time_degree
 from ._sampling.weights import weighted_snapshots
 
 __all__ = ["Dynamics", "FitPolicy", "GrowingTransport", "NoisyTransport", "Pushed",
@@ -97,11 +101,15 @@ class FitPolicy(NamedTuple):
     #: The moments of the Gaussian base field the network learns a residual on (None:
     #: no base). Compare policies with ``choices()``: arrays do not compare with ==.
     base: Optional[GaussianMoments] = None
+    #: The degree in τ of a potential made polynomial in time (``_time_basis``), whose
+    #: quadrature takes interpolatory weights; None: the network as it is.
+    time_degree: Optional[int] = None
 
     def choices(self):
-        """(interpolation, objective, validation interpolation, whether a base field)."""
+        """(interpolation, objective, validation interpolation, whether a base field,
+        degree in time)."""
         return (self.interpolation, self.objective, self.validation_interpolation,
-                self.base is not None)
+                self.base is not None, self.time_degree)
 
 
 class Pushed(NamedTuple):
@@ -157,15 +165,17 @@ class Dynamics(abc.ABC):
         """Total mass at the earliest fitted time (1: a probability distribution)."""
 
     @abc.abstractmethod
-    def policy(self, snapshots, interpolation):
-        """The :class:`FitPolicy` of a fit on ``snapshots`` with the ``interpolation`` parameter."""
+    def policy(self, snapshots, interpolation, smooth_time=True):
+        """The :class:`FitPolicy` of a fit on ``snapshots`` with the ``interpolation``
+        parameter; ``smooth_time=False`` for an engine that trains the network as it is
+        (no potential polynomial in time)."""
 
     @abc.abstractmethod
     def loss(self, potential, batch, generator, objective="action"):
         """The objective on one batch, by the estimator ``objective``."""
 
     @abc.abstractmethod
-    def sampler(self, snapshots, interpolation, rng, n_draws):
+    def sampler(self, snapshots, interpolation, rng, n_draws, higher_order=False):
         """Batches from the snapshots along the named interpolation."""
 
     @abc.abstractmethod
@@ -192,22 +202,25 @@ class Dynamics(abc.ABC):
         moments = self.base_moments(snapshots)
         return moments if moments_fit_linearly(snapshots, moments) else None
 
-    def resolved_interpolation(self, snapshots, interpolation):
+    def resolved_interpolation(self, snapshots, interpolation, smooth_time=True):
         """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
         (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise. Quadrature forced on
-        sparse snapshots warns (once per fit: each policy resolves once)."""
-        if interpolation == "quadrature" and not _dense(snapshots):
+        sparse snapshots warns (once per fit: each policy resolves once), unless they
+        change slowly and the potential is smooth in time (``smooth_time``)."""
+        if interpolation == "quadrature" and not _dense(snapshots) and not (
+                smooth_time and _slow(snapshots)):
             tiny = np.median(snapshots.counts) < snapshots.X_host.shape[1] + 2
             step = "" if tiny else f" (here {np.median(snapshots.relative_steps):.3g})"
             warnings.warn(
                 f'interpolation="quadrature" on sparse snapshots ({snapshots.n_times} '
                 "times): quadrature sees only the observed snapshots, so between them "
-                "nothing constrains the potential and the learnt field can be off by "
-                "orders of magnitude. It needs dense snapshots: at least "
+                "only the potential's smoothness in time constrains it and the learnt "
+                "field can be far off. It needs dense snapshots (at least "
                 f"{DENSE_SNAPSHOTS} distinct times, with a median relative step between "
                 "consecutive snapshots (Wasserstein distance over spread) of at most "
                 f"{DENSE_RELATIVE_STEP:g}{step} unless they are too small to have a "
-                "covariance. Pass interpolation=\"auto\" (it picks "
+                "covariance) or slowly changing ones (median relative step at most "
+                f"{SLOW_RELATIVE_STEP:g}). Pass interpolation=\"auto\" (it picks "
                 f'"{self.sparse_interpolation}" here) or a path interpolation such as '
                 '"ot" or "independent".',
                 UserWarning, stacklevel=2,
@@ -245,24 +258,40 @@ class Transport(Dynamics):
     def initial_mass(self):
         return 1.0
 
-    def policy(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation, smooth_time=True):
         """The interpolation (``"auto"`` resolved), the estimator, what validation scores.
 
         Path regression, unless the snapshots change slowly (median relative step
         at most ``SLOW_RELATIVE_STEP``, snapshots large enough for a covariance):
         then the action form, validated at the held-out snapshots (quadrature), and
-        the network learns a penalised residual on the Gaussian field of the
-        snapshots' moments fitted across time (``_gaussian_base``), unless they fail
-        its line test. Quadrature batches have no path velocity: the action form.
+        the network learns a residual on the Gaussian field of the snapshots' moments
+        fitted across time (``_gaussian_base``), unless they fail its line test. On
+        Gaussian snapshots (``_gaussian_base.looks_gaussian``) that residual is held
+        close (``RESIDUAL_PENALTY``) on paths. On snapshots that are not Gaussian,
+        with ``interpolation="auto"``, the potential is made smooth in time (a
+        polynomial in τ, ``_time_basis``) and trained by quadrature over the observed
+        snapshots, with no path pairs and their pairing noise, and the residual
+        penalised lightly (``SMOOTH_RESIDUAL_PENALTY``): the field is the snapshots'
+        own, not the best affine one. Quadrature batches have no path velocity: the
+        action form; on sparse snapshots its potential is smooth in time.
         """
-        interpolation = self.resolved_interpolation(snapshots, interpolation)
+        asked = interpolation
+        interpolation = self.resolved_interpolation(snapshots, interpolation, smooth_time)
+        slow = _slow(snapshots) and self.objective == "auto"
+        base = self._base_if_linear(snapshots) if slow else None
+        if (smooth_time and asked == "auto" and base is not None
+                and not looks_gaussian(snapshots)):
+            return FitPolicy("quadrature", "action", "quadrature",
+                             base=base._replace(residual_penalty=SMOOTH_RESIDUAL_PENALTY),
+                             time_degree=time_degree(snapshots.n_times))
         if interpolation == "quadrature":
-            return FitPolicy(interpolation, "action", interpolation)
+            smooth = smooth_time and not _dense(snapshots)
+            return FitPolicy(interpolation, "action", interpolation,
+                             time_degree=time_degree(snapshots.n_times) if smooth else None)
         if self.objective != "auto":
             return FitPolicy(interpolation, self.objective, interpolation)
-        if _slow(snapshots):
-            return FitPolicy(interpolation, "action", "quadrature",
-                             base=self._base_if_linear(snapshots))
+        if slow:
+            return FitPolicy(interpolation, "action", "quadrature", base=base)
         return FitPolicy(interpolation, "regression", interpolation)
 
     def base_moments(self, snapshots):
@@ -280,8 +309,9 @@ class Transport(Dynamics):
             return action_loss(potential, batch, lambda net, x, t: penalised(x, t))
         return action_loss(potential, batch, am_integrand)
 
-    def sampler(self, snapshots, interpolation, rng, n_draws):
-        return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws)
+    def sampler(self, snapshots, interpolation, rng, n_draws, higher_order=False):
+        return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws,
+                            higher_order=higher_order)
 
     def velocity(self, potential, x, tau):
         """∇ₓs(x, τ)."""
@@ -362,16 +392,19 @@ class NoisyTransport(Transport):
         """Whether σ ≡ 0 (bound): then this is plain transport, with its estimator."""
         return bool(np.all(self.sigma_knots == 0))
 
-    def policy(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation, smooth_time=True):
         """The action form (bridges have no single path velocity), with the Gaussian base
         field on slowly changing snapshots where σ is constant (and the moments pass
-        the line test); where σ ≡ 0 this is plain transport, with its policy."""
+        the line test); where σ ≡ 0 this is plain transport, with its policy.
+        Quadrature on sparse snapshots makes the potential smooth in time."""
         if self.noiseless:
-            return super().policy(snapshots, interpolation)
-        interpolation = self.resolved_interpolation(snapshots, interpolation)
+            return super().policy(snapshots, interpolation, smooth_time)
+        interpolation = self.resolved_interpolation(snapshots, interpolation, smooth_time)
         constant = bool(np.all(self.sigma_knots == self.sigma_knots[0]))
         base = self._base_if_linear(snapshots) if constant and _slow(snapshots) else None
-        return FitPolicy(interpolation, "action", interpolation, base=base)
+        smooth = interpolation == "quadrature" and smooth_time and not _dense(snapshots)
+        return FitPolicy(interpolation, "action", interpolation, base=base,
+                         time_degree=time_degree(snapshots.n_times) if smooth else None)
 
     def base_moments(self, snapshots):
         """Moments of the Gaussian base field, whose drift accounts for the noise σ²."""
@@ -389,9 +422,9 @@ class NoisyTransport(Transport):
             laplacian=self.laplacian_, generator=generator,
         )
 
-    def sampler(self, snapshots, interpolation, rng, n_draws):
+    def sampler(self, snapshots, interpolation, rng, n_draws, higher_order=False):
         return make_sampler(interpolation, snapshots, rng=rng, n_draws=n_draws,
-                            sigma=self.sigma_bar())
+                            sigma=self.sigma_bar(), higher_order=higher_order)
 
     def push(self, potential, x, tau_from, tau_to, *, options, return_path=False,
              t_eval=None, noise=None):
@@ -434,12 +467,15 @@ class GrowingTransport(Transport):
         """The observed mass at the earliest time (rows, or the sum of their weights)."""
         return float(self.masses[0])
 
-    def policy(self, snapshots, interpolation):
+    def policy(self, snapshots, interpolation, smooth_time=True):
         """Path regression on unbalanced-OT paths (``"ot"``: every path knows its growth
-        rate), the action form on the other interpolations."""
-        interpolation = self.resolved_interpolation(snapshots, interpolation)
+        rate), the action form on the other interpolations; quadrature on sparse
+        snapshots makes the potential smooth in time."""
+        interpolation = self.resolved_interpolation(snapshots, interpolation, smooth_time)
         objective = "regression" if interpolation == "ot" else "action"
-        return FitPolicy(interpolation, objective, interpolation)
+        smooth = interpolation == "quadrature" and smooth_time and not _dense(snapshots)
+        return FitPolicy(interpolation, objective, interpolation,
+                         time_degree=time_degree(snapshots.n_times) if smooth else None)
 
     def loss(self, potential, batch, generator, objective="action"):
         """The uAM objective (masses carried by the batch's weights): path regression
@@ -449,14 +485,14 @@ class GrowingTransport(Transport):
             return uam_regression_loss(potential, batch, growth_scale=self.growth_scale)
         return action_loss(potential, batch, uam_integrand, growth_scale=self.growth_scale)
 
-    def sampler(self, snapshots, interpolation, rng, n_draws):
+    def sampler(self, snapshots, interpolation, rng, n_draws, higher_order=False):
         """For ``"ot"``, paths between the pairs of an unbalanced-OT coupling: mass is
         created or lost where the snapshots gain or lose it, not carried across."""
         if interpolation == "ot":
             return UnbalancedInterpolationSampler(
                 snapshots, n_draws, rng, rho=UNBALANCED_RHO / float(self.growth_scale),
                 eps=UNBALANCED_EPS)
-        return super().sampler(snapshots, interpolation, rng, n_draws)
+        return super().sampler(snapshots, interpolation, rng, n_draws, higher_order)
 
     @staticmethod
     def join(x, log_w):

@@ -1,5 +1,7 @@
 """Tests of sklearn_am._dynamics: the three kinds, and that a fourth is one class away."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -188,7 +190,7 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
     plain = Transport()
     policy = plain.policy(snapshots, "ot")
     # The action form, validated at the snapshots, on the moments' Gaussian base field.
-    assert policy.choices() == ("ot", "action", "quadrature", True)
+    assert policy.choices() == ("ot", "action", "quadrature", True, None)
     again = plain.policy(snapshots, "ot")  # pure: nothing was stored
     assert again.choices() == policy.choices()
     for a, b in zip(again.base, policy.base):
@@ -204,12 +206,15 @@ def test_slowly_changing_snapshots_train_on_the_action_form():
     assert Transport(objective="regression").policy(snapshots, "ot") == FitPolicy(
         "ot", "regression", "ot")
     # Quadrature has no paths; the noisy and growing dynamics always use the action form.
-    with pytest.warns(UserWarning, match="sparse snapshots"):  # 6 times
-        assert Transport().policy(snapshots, "quadrature") == FitPolicy("quadrature", "action",
-                                                                      "quadrature")
+    # On 6 slowly changing times its potential is smooth in time (degree 2), quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Transport().policy(snapshots, "quadrature") == FitPolicy(
+            "quadrature", "action", "quadrature", time_degree=2)
     units = Units.from_data(X, t, None)
     noisy = NoisyTransport(sigma=0.5).bind(units)
-    assert noisy.policy(snapshots, "auto").choices() == ("bridge", "action", "bridge", True)
+    assert noisy.policy(snapshots, "auto").choices() == ("bridge", "action", "bridge", True,
+                                                         None)
     # A noise schedule that varies in time has no base (its Gaussian drift is not built).
     varying = NoisyTransport(sigma=[[0.0, 0.3], [1.0, 0.6]]).bind(units)
     assert varying.policy(snapshots, "auto").base is None
@@ -292,4 +297,4 @@ def test_a_policy_never_holds_a_base_that_failed_the_line_test(seed):
         snapshots = _snapshots(X, t)
         assert moments_fit_linearly(snapshots, Transport().base_moments(snapshots)) == has_base
         policy = Transport().policy(snapshots, "ot")
-        assert policy.choices() == ("ot", "action", "quadrature", has_base)
+        assert policy.choices() == ("ot", "action", "quadrature", has_base, None)

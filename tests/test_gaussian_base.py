@@ -88,6 +88,8 @@ def test_slow_snapshots_fit_a_residual_on_the_base_and_persist():
     model.set_params(warm_start=True).fit(X2, t2)
     assert isinstance(model.potential_, ResidualOnBase)
     assert not isinstance(model.potential_.net, ResidualOnBase)
+    penalty = before.pop("residual_penalty")  # the residual's, not the base's
+    assert model.gaussian_base_["residual_penalty"] == model.potential_.penalty == penalty
     for key, value in before.items():
         assert_allclose(model.gaussian_base_[key], value)
         assert_allclose(getattr(model.potential_.base, key).numpy(), value, rtol=1e-6)

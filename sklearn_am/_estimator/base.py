@@ -130,8 +130,8 @@ class BaseActionMatching(SnapshotInferenceMixin, PotentialParamsMixin, CallbackS
         rng = check_random_state(self.random_state)
         # A warm start keeps its units and network, and with it the base field it was
         # trained on.
-        warm_start = WarmStart(self._units, stored_moments(getattr(self, "gaussian_base_", None))
-                               ) if warm else None
+        warm_start = WarmStart(self._units, stored_moments(getattr(self, "gaussian_base_", None)),
+                               getattr(self, "time_degree_", None)) if warm else None
         prepared = prepare_fit(
             self._make_dynamics(), X, times, interpolation=self.interpolation, rng=rng,
             device=resolve_device(self.device), n_draws=self.max_iter * self.batch_size,

@@ -25,9 +25,10 @@ import torch
 from .._dynamics import Dynamics, FitPolicy
 from .._numerics.device import MAX_SEED, torch_generator
 from .._numerics.training import VALIDATION_EVERY, EarlyStopping, validation_attributes
-from .._sampling.gaussian_base import GaussianMoments, on_base
+from .._sampling.gaussian_base import GaussianMoments
 from .._sampling.snapshots import Snapshots
 from .._sampling.units import Units
+from .potential_param import assemble_network
 from .progress import end_fit, fit_potential
 
 __all__ = ["PreparedFit", "WarmStart", "fitted_attributes", "fixed_loss", "held_out_sampler",
@@ -51,6 +52,7 @@ class WarmStart(NamedTuple):
 
     units: Units  # the model units, so the network's inputs mean what they meant
     moments: Optional[GaussianMoments] = None  # the base field its network was trained on
+    time_degree: Optional[int] = None  # its degree in time, where it is smooth in time
 
 
 class PreparedFit(NamedTuple):
@@ -69,11 +71,13 @@ class PreparedFit(NamedTuple):
     moments: Optional[GaussianMoments]  # the base field: the policy's, or the warm start's
 
     def network(self, potential):
-        """The network to train: ``potential``, on the Gaussian base field where the
-        prepared fit has one (a fresh fit; a warm start keeps its network as it is)."""
+        """The network to train: ``potential``, made smooth in time and put on the
+        Gaussian base field where the policy says so (a fresh fit; a warm start keeps
+        its network as it is)."""
         if self.potential_seed is None:
             return potential
-        return on_base(potential, self.moments).to(self.device)
+        return assemble_network(potential, self.moments, self.policy.time_degree).to(
+            self.device)
 
     def loss_fn(self, generator):
         """``loss(potential, batch)`` of the training loop."""
@@ -160,12 +164,15 @@ def relative_masses(masses):
     return None if masses is None else masses / masses[0]
 
 
-def held_out_sampler(dynamics, X, times, rows, masses, units, device, interpolation):
-    """The sampler of fixed held-out draws from ``rows`` of X (seeded by ``HELD_OUT_SEED``)."""
+def held_out_sampler(dynamics, X, times, rows, masses, units, device, interpolation,
+                     time_degree=None):
+    """The sampler of fixed held-out draws from ``rows`` of X (seeded by ``HELD_OUT_SEED``);
+    quadrature takes interpolatory weights for a potential smooth in time
+    (``time_degree`` not None)."""
     snapshots = Snapshots.from_data(X, times, units, device, rows=rows,
                                     masses=relative_masses(masses))
     return dynamics.sampler(snapshots, interpolation, np.random.RandomState(HELD_OUT_SEED),
-                            HELD_OUT_POINTS)
+                            HELD_OUT_POINTS, higher_order=time_degree is not None)
 
 
 def fixed_loss(loss, sampler, n_points, device, seed=HELD_OUT_SEED):
@@ -179,7 +186,8 @@ def fixed_loss(loss, sampler, n_points, device, seed=HELD_OUT_SEED):
 
 
 def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name,
-                sample_weight=None, masses=None, validation_fraction=None, warm_start=None):
+                sample_weight=None, masses=None, validation_fraction=None, warm_start=None,
+                smooth_time=True):
     """Step 1 of the module docstring: validated data in, a :class:`PreparedFit` out.
 
     Parameters
@@ -208,8 +216,12 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
     validation_fraction : float, default=None
         Held-out share per snapshot for early stopping; None: no held-out rows.
     warm_start : WarmStart, default=None
-        What an earlier fit leaves (its units and base field); then no network
-        seed is drawn and the policy's base field is not used.
+        What an earlier fit leaves (its units, base field and degree in time); then
+        no network seed is drawn and the network stays as it was: the policy's base
+        field is not used and its degree in time is the earlier fit's.
+    smooth_time : bool, default=True
+        Whether the policy may make the potential smooth in time (False for an
+        engine that trains the network it is given as it is).
     """
     population, population_masses = dynamics.population(X, times, sample_weight, name)
     masses = population_masses if masses is None else masses
@@ -221,8 +233,13 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
                                     masses=relative_masses(masses))
     generator_seed = int(rng.randint(MAX_SEED))
     potential_seed = None if warm else int(rng.randint(MAX_SEED))
-    policy = dynamics.policy(snapshots, interpolation)
-    sampler = dynamics.sampler(snapshots, policy.interpolation, rng, n_draws=n_draws)
+    if warm:  # the network is the earlier fit's: smooth in time where that one was
+        smooth_time = warm_start.time_degree is not None
+    policy = dynamics.policy(snapshots, interpolation, smooth_time)
+    if warm and policy.time_degree is not None:
+        policy = policy._replace(time_degree=warm_start.time_degree)
+    sampler = dynamics.sampler(snapshots, policy.interpolation, rng, n_draws=n_draws,
+                               higher_order=policy.time_degree is not None)
     # Rows of the earliest time, held-out ones included, as observed (for ``sample``).
     first = np.arange(len(times)) if population is None else population
     first = first[times[first] == times.min()]
@@ -230,7 +247,7 @@ def prepare_fit(dynamics, X, times, *, interpolation, rng, device, n_draws, name
     validation = None
     if held_out is not None:
         checker = held_out_sampler(dynamics, X, times, held_out, masses, units, device,
-                                   policy.validation_interpolation)
+                                   policy.validation_interpolation, policy.time_degree)
         validation = fixed_loss(scored_loss(dynamics, policy.objective), checker,
                                 HELD_OUT_POINTS, device)
     moments = warm_start.moments if warm else policy.base
@@ -273,6 +290,7 @@ def fitted_attributes(units, dynamics, policy, *, times, source_samples, device,
         "objective_": policy.objective, "times_": np.asarray(times, dtype=np.float64),
         "device_": str(device), "source_samples_": source_samples, "_dynamics": dynamics,
         "gaussian_base_": None if moments is None else dict(moments._asdict()),
+        "time_degree_": policy.time_degree,
         **dynamics.fitted_attributes(units),
     }
     if dynamics.stochastic:

@@ -320,7 +320,7 @@ class SnapshotInferenceMixin:
         rows = _at_most_per_time(times, rows, SCORE_ROWS_PER_TIME)
         device = resolve_device(self.device)
         sampler = held_out_sampler(dynamics, X, times, rows, masses, units, device,
-                                   self.interpolation_)
+                                   self.interpolation_, getattr(self, "time_degree_", None))
         loss = fixed_loss(scored_loss(dynamics, self.objective_), sampler, HELD_OUT_POINTS,
                           device)
         with torch.enable_grad():

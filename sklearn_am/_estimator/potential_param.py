@@ -17,6 +17,7 @@ import torch
 
 from .._numerics.device import MAX_SEED, torch_generator
 from .._sampling.gaussian_base import on_base, stored_moments
+from .._sampling.time_basis import smooth_in_time
 from .._version import __version__
 from ..networks import MLPPotential, as_potential
 from .persistence import VERSION_KEY, check_version, module_arrays, restore_module
@@ -126,9 +127,22 @@ class PotentialParamsMixin:
         super().__setstate__(state)
         if isinstance(self.__dict__.get("potential_"), dict):
             network = self._build_potential(self.n_features_in_, self.hidden_layer_sizes_)
-            # Trained as a residual on a Gaussian base field where it has one.
-            network = on_base(network, stored_moments(self.__dict__.get("gaussian_base_")))
+            # Smooth in time and a residual on a Gaussian base field where it was so.
+            network = assemble_network(network,
+                                       stored_moments(self.__dict__.get("gaussian_base_")),
+                                       self.__dict__.get("time_degree_"))
             self.potential_ = restore_module(network, self.potential_)
+
+
+def assemble_network(network, moments=None, time_degree=None):
+    """The network a fit trains: ``network`` made a polynomial of ``time_degree`` in τ
+    (``_time_basis``; None: as is), as a residual on the Gaussian base field of
+    ``moments`` (``_gaussian_base``; None: none).
+
+    The one place it is assembled: at fit, and when a fitted estimator's network is
+    rebuilt from its ``time_degree_`` and ``gaussian_base_`` (unpickling).
+    """
+    return on_base(smooth_in_time(network, time_degree), moments)
 
 
 #: Prefix of the keyword arguments routed to a potential class (skorch's convention).

@@ -28,6 +28,7 @@ import torch
 
 from .._numerics.losses import Batch
 from .couplings import entropic_reg, pair_pool, unbalanced_pool
+from .time_basis import interpolatory_weights
 
 __all__ = [
     "INTERPOLATIONS",
@@ -311,20 +312,26 @@ class UnbalancedInterpolationSampler(InterpolationSampler):
 
 
 class QuadratureSampler:
-    """Batches at the observed snapshots only, with trapezoid weights in time.
+    """Batches at the observed snapshots only, with quadrature weights in time.
 
-    The time integral becomes Σ_k ω_k E_{q_{t_k}}[·] with trapezoid weights ω_k;
-    each batch draws snapshots in proportion to ω_k (systematic sampling) and rows
-    uniformly inside them. Right for dense snapshots, where interpolating between
-    close snapshots with minibatch OT is biased.
+    The time integral becomes Σ_k ω_k E_{q_{t_k}}[·] with trapezoid weights ω_k, or
+    with ``higher_order`` the non-negative interpolatory weights of the highest
+    degree (``_time_basis.interpolatory_weights``: for a potential polynomial in
+    time); each batch draws snapshots in proportion to ω_k (systematic sampling) and
+    rows uniformly inside them. Right for dense snapshots, where interpolating
+    between close snapshots with minibatch OT is biased, and for slowly changing
+    ones with a potential smooth in time.
     """
 
-    def __init__(self, snapshots):
+    def __init__(self, snapshots, higher_order=False):
         self.snapshots = snapshots
-        dt = np.diff(snapshots.times)
-        omega = np.zeros(snapshots.n_times)
-        omega[:-1] += dt / 2
-        omega[1:] += dt / 2
+        if higher_order:
+            omega = interpolatory_weights(snapshots.times)[0]
+        else:
+            dt = np.diff(snapshots.times)
+            omega = np.zeros(snapshots.n_times)
+            omega[:-1] += dt / 2
+            omega[1:] += dt / 2
         self._cdf = torch.as_tensor(np.cumsum(omega) / omega.sum(), device=snapshots.device)
 
     def draw(self, batch_size, generator):
@@ -363,8 +370,8 @@ def _bridge(snapshots, rng, n_draws, sigma):
     )
 
 
-def _quadrature(snapshots, rng, n_draws, sigma):
-    return QuadratureSampler(snapshots)
+def _quadrature(snapshots, rng, n_draws, sigma, higher_order=False):
+    return QuadratureSampler(snapshots, higher_order)
 
 
 #: Interpolation name → sampler factory (a coupling of consecutive snapshots and a
@@ -377,7 +384,7 @@ INTERPOLATIONS = {
 }
 
 
-def make_sampler(interpolation, snapshots, *, rng, n_draws, sigma=0.0):
+def make_sampler(interpolation, snapshots, *, rng, n_draws, sigma=0.0, higher_order=False):
     """The batch sampler of an interpolation name.
 
     Parameters
@@ -391,6 +398,8 @@ def make_sampler(interpolation, snapshots, *, rng, n_draws, sigma=0.0):
         Interior points training will draw in all (sizes the pair pools).
     sigma : float, default=0.0
         Noise level of ``"bridge"`` paths, in model units.
+    higher_order : bool, default=False
+        ``"quadrature"`` with interpolatory weights (a potential polynomial in time).
 
     Returns
     -------
@@ -402,4 +411,6 @@ def make_sampler(interpolation, snapshots, *, rng, n_draws, sigma=0.0):
         raise ValueError(
             f"Unknown interpolation {interpolation!r}; choose one of {sorted(INTERPOLATIONS)}."
         ) from None
+    if interpolation == "quadrature":
+        return factory(snapshots, rng, n_draws, sigma, higher_order)
     return factory(snapshots, rng, n_draws, sigma)

@@ -52,6 +52,7 @@ def prepare_fit(net, X, y, sample_weight=None):
         rng=np.random.RandomState(train_seed), device=net._device(),
         n_draws=steps * batch_size * net.max_epochs, name=name, sample_weight=w_train,
         masses=masses, warm_start=WarmStart(net.units_) if warm else None,
+        smooth_time=False,  # the net trains its module_ as it is
     )
     draws = {
         "train": Draws(prepared.sampler, steps, batch_size,

@@ -215,13 +215,20 @@ gaussian_base_ : dict or None
     and covariances are fitted linearly in time to the snapshots; this holds
     their polynomial coefficients (``mean_coef``, ``cov_coef``, model units)
     and the noise variance of entropic AM (``noise_variance``). None otherwise.""",
+    "time_degree_": """\
+time_degree_ : int or None
+    Where the fit trained by quadrature over sparse snapshots (slowly changing
+    ones with ``interpolation="auto"``, or ``interpolation="quadrature"``), the
+    potential is a polynomial of this degree in time, fixed between the snapshots
+    by its values at this many plus one times; None otherwise (the network as it
+    is).""",
 }
 
 #: The fitted attributes every estimator has, in the order they are documented.
 COMMON_ATTRIBUTES = (
     "potential_", "times_", "n_iter_", "loss_curve_", "n_features_in_",
     "feature_names_in_", "device_", "interpolation_", "objective_", "gaussian_base_",
-    "hidden_layer_sizes_",
+    "time_degree_", "hidden_layer_sizes_",
     "x_center_", "x_scale_", "time_origin_", "time_scale_", "source_samples_",
     "validation_scores_", "validation_steps_", "best_validation_score_",
 )
