@@ -202,6 +202,14 @@ class Dynamics(abc.ABC):
         moments = self.base_moments(snapshots)
         return moments if moments_fit_linearly(snapshots, moments) else None
 
+    @staticmethod
+    def smooth_degree(snapshots, interpolation, smooth_time=True):
+        """The degree in time of the potential (``FitPolicy.time_degree``): quadrature on
+        sparse snapshots fixes it between them only through its smoothness in time
+        (``_time_basis.time_degree``); None otherwise, or without ``smooth_time``."""
+        smooth = interpolation == "quadrature" and smooth_time and not _dense(snapshots)
+        return time_degree(snapshots.n_times) if smooth else None
+
     def resolved_interpolation(self, snapshots, interpolation, smooth_time=True):
         """``interpolation`` with ``"auto"`` resolved: quadrature on dense snapshots
         (``DENSE_SNAPSHOTS``), ``sparse_interpolation`` otherwise. Quadrature forced on
@@ -285,9 +293,9 @@ class Transport(Dynamics):
                              base=base._replace(residual_penalty=SMOOTH_RESIDUAL_PENALTY),
                              time_degree=time_degree(snapshots.n_times))
         if interpolation == "quadrature":
-            smooth = smooth_time and not _dense(snapshots)
             return FitPolicy(interpolation, "action", interpolation,
-                             time_degree=time_degree(snapshots.n_times) if smooth else None)
+                             time_degree=self.smooth_degree(snapshots, interpolation,
+                                                            smooth_time))
         if self.objective != "auto":
             return FitPolicy(interpolation, self.objective, interpolation)
         if slow:
@@ -402,9 +410,8 @@ class NoisyTransport(Transport):
         interpolation = self.resolved_interpolation(snapshots, interpolation, smooth_time)
         constant = bool(np.all(self.sigma_knots == self.sigma_knots[0]))
         base = self._base_if_linear(snapshots) if constant and _slow(snapshots) else None
-        smooth = interpolation == "quadrature" and smooth_time and not _dense(snapshots)
         return FitPolicy(interpolation, "action", interpolation, base=base,
-                         time_degree=time_degree(snapshots.n_times) if smooth else None)
+                         time_degree=self.smooth_degree(snapshots, interpolation, smooth_time))
 
     def base_moments(self, snapshots):
         """Moments of the Gaussian base field, whose drift accounts for the noise σ²."""
@@ -473,9 +480,8 @@ class GrowingTransport(Transport):
         snapshots makes the potential smooth in time."""
         interpolation = self.resolved_interpolation(snapshots, interpolation, smooth_time)
         objective = "regression" if interpolation == "ot" else "action"
-        smooth = interpolation == "quadrature" and smooth_time and not _dense(snapshots)
         return FitPolicy(interpolation, objective, interpolation,
-                         time_degree=time_degree(snapshots.n_times) if smooth else None)
+                         time_degree=self.smooth_degree(snapshots, interpolation, smooth_time))
 
     def loss(self, potential, batch, generator, objective="action"):
         """The uAM objective (masses carried by the batch's weights): path regression

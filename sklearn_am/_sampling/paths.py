@@ -28,7 +28,7 @@ import torch
 
 from .._numerics.losses import Batch
 from .couplings import entropic_reg, pair_pool, unbalanced_pool
-from .time_basis import interpolatory_weights
+from .time_basis import interpolatory_weights, trapezoid_weights
 
 __all__ = [
     "INTERPOLATIONS",
@@ -328,10 +328,7 @@ class QuadratureSampler:
         if higher_order:
             omega = interpolatory_weights(snapshots.times)[0]
         else:
-            dt = np.diff(snapshots.times)
-            omega = np.zeros(snapshots.n_times)
-            omega[:-1] += dt / 2
-            omega[1:] += dt / 2
+            omega = trapezoid_weights(snapshots.times)
         self._cdf = torch.as_tensor(np.cumsum(omega) / omega.sum(), device=snapshots.device)
 
     def draw(self, batch_size, generator):

@@ -18,7 +18,7 @@ import torch
 from ..networks import Potential
 
 __all__ = ["TimePolynomial", "chebyshev_lobatto", "interpolatory_weights", "smooth_in_time",
-           "time_degree"]
+           "time_degree", "trapezoid_weights"]
 
 #: Highest degree in τ of a potential fitted by quadrature on sparse snapshots: the
 #: integrand ½‖∇ₓs‖² + ∂ₜs then has degree 2p, which the weights over the observed
@@ -50,10 +50,19 @@ def chebyshev_lobatto(degree):
     return 0.5 - 0.5 * np.cos(np.pi * np.arange(degree + 1) / degree)
 
 
-def interpolatory_weights(times, max_degree=None):
+def trapezoid_weights(times):
+    """The trapezoid rule's weights at increasing ``times``: Σₖ ωₖ f(tₖ) ≈ ∫ f."""
+    dt = np.diff(times)
+    omega = np.zeros(len(times))
+    omega[:-1] += dt / 2
+    omega[1:] += dt / 2
+    return omega
+
+
+def interpolatory_weights(times):
     """Non-negative weights ωₖ at ``times`` (in [0, 1]), exact for polynomials of the
-    highest degree (at most ``max_degree``) for which the weights nearest the
-    trapezoid rule's are non-negative.
+    highest degree for which the weights nearest the trapezoid rule's are
+    non-negative.
 
     Returns
     -------
@@ -61,14 +70,10 @@ def interpolatory_weights(times, max_degree=None):
     degree : int
     """
     times = np.asarray(times, dtype=np.float64)
-    dt = np.diff(times)
-    trapezoid = np.zeros(len(times))
-    trapezoid[:-1] += dt / 2
-    trapezoid[1:] += dt / 2
+    trapezoid = trapezoid_weights(times)
     trapezoid /= trapezoid.sum()
     best = (trapezoid, 1 if len(times) > 1 else 0)
-    top = len(times) - 1 if max_degree is None else min(max_degree, len(times) - 1)
-    for degree in range(2, top + 1):
+    for degree in range(2, len(times)):
         # Legendre polynomials of 2τ − 1: ∫₀¹ Pᵢ = 1 for i = 0, else 0.
         V = np.polynomial.legendre.legvander(2 * times - 1, degree).T
         target = np.zeros(degree + 1)
